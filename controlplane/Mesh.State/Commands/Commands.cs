@@ -1,0 +1,73 @@
+using System.Text.Json.Serialization;
+using Mesh.State.Tables;
+
+namespace Mesh.State.Commands;
+
+/// <summary>
+/// A write, as it travels through the replicated log. Everything the FSM needs travels inside it, including the
+/// proposer's clock, so applying it is deterministic on every server.
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "$op")]
+[JsonDerivedType(typeof(KvCommand), "kv")]
+[JsonDerivedType(typeof(TxnCommand), "txn")]
+[JsonDerivedType(typeof(SessionCreateCommand), "session-create")]
+[JsonDerivedType(typeof(SessionDestroyCommand), "session-destroy")]
+[JsonDerivedType(typeof(TombstoneReapCommand), "tombstone-reap")]
+[JsonDerivedType(typeof(RegisterNodeCommand), "node-register")]
+public abstract record Command
+{
+    /// <summary>The proposer's clock (UTC) when it proposed the command.</summary>
+    public DateTime Now { get; init; }
+}
+
+/// <summary>Consul's KV verbs, as spelled on the wire.</summary>
+public static class KvVerbs
+{
+    public const string Set = "set", Cas = "cas", Lock = "lock", Unlock = "unlock", Get = "get", GetOrEmpty = "get-or-empty",
+        GetTree = "get-tree", CheckIndex = "check-index", CheckSession = "check-session", CheckNotExists = "check-not-exists",
+        Delete = "delete", DeleteTree = "delete-tree", DeleteCas = "delete-cas";
+
+    /// <summary>Every verb.</summary>
+    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
+        { Set, Cas, Lock, Unlock, Get, GetOrEmpty, GetTree, CheckIndex, CheckSession, CheckNotExists, Delete, DeleteTree, DeleteCas };
+
+    /// <summary>Verbs that only read.</summary>
+    public static readonly IReadOnlySet<string> ReadOnly = new HashSet<string>(StringComparer.Ordinal)
+        { Get, GetOrEmpty, GetTree, CheckIndex, CheckSession, CheckNotExists };
+}
+
+/// <summary>One KV operation. <see cref="Index"/> is the CAS or check index; <see cref="Session"/> the lock holder.</summary>
+public sealed record KvOp(string Verb, string Key, byte[]? Value = null, ulong Flags = 0, ulong Index = 0, string? Session = null);
+
+/// <summary>A single KV write from <c>/v1/kv</c>: answers true or false.</summary>
+public sealed record KvCommand(KvOp Op) : Command;
+
+/// <summary>An atomic transaction: every operation applies, or none does.</summary>
+public sealed record TxnCommand(IReadOnlyList<KvOp> Ops) : Command;
+
+/// <summary>Creates a session (the ID is chosen by the proposer).</summary>
+public sealed record SessionCreateCommand(Session Session) : Command;
+
+/// <summary>Destroys a session, releasing or deleting its locks.</summary>
+public sealed record SessionDestroyCommand(string ID) : Command;
+
+/// <summary>Removes tombstones created at or before <see cref="Index"/>.</summary>
+public sealed record TombstoneReapCommand(ulong Index) : Command;
+
+/// <summary>Registers a node with its node-level checks (an agent registering itself).</summary>
+public sealed record RegisterNodeCommand(Node Node, IReadOnlyList<HealthCheck> Checks) : Command;
+
+/// <summary>One result of a transaction operation: the entry it read or wrote (writes report no value).</summary>
+public sealed record TxnResult(KvEntry KV);
+
+/// <summary>Why a transaction operation failed.</summary>
+public sealed record TxnError(int OpIndex, string What);
+
+/// <summary>What the FSM answers to a command.</summary>
+/// <param name="Ok">The write took effect (false: a CAS, lock or check did not hold).</param>
+/// <param name="Error">The write was refused outright (an unknown session...).</param>
+public sealed record CommandResult(bool Ok, string? Error = null, IReadOnlyList<TxnResult>? Results = null, IReadOnlyList<TxnError>? Errors = null)
+{
+    public static readonly CommandResult True = new(true);
+    public static readonly CommandResult False = new(false);
+}

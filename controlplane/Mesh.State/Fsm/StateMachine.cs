@@ -1,0 +1,113 @@
+using System.Text.Json;
+using Mesh.Consensus;
+using Mesh.State.Commands;
+using Mesh.State.Snapshot;
+using Mesh.State.Tables;
+
+namespace Mesh.State.Fsm;
+
+/// <summary>
+/// Applies log entries to the <see cref="StateStore"/>: the only code that writes to it. Each command runs in one
+/// write transaction; a command that fails changes nothing (its index is still consumed, as in Raft).
+/// </summary>
+public sealed class StateMachine : IStateMachine
+{
+    private readonly StateStore _store;
+
+    /// <summary>Drives <paramref name="store"/>.</summary>
+    public StateMachine(StateStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        _store = store;
+    }
+
+    /// <inheritdoc />
+    public object? Apply(LogEntry entry)
+    {
+        Command command;
+        try
+        {
+            command = CommandCodec.Decode(entry.Data.Span);
+        }
+        catch (JsonException ex)
+        {
+            _store.Skip(entry.Index);
+            return new CommandResult(false, $"undecodable command: {ex.Message}");
+        }
+
+        var txn = _store.Begin(entry.Index, command.Now);
+        CommandResult result;
+        try
+        {
+            result = command switch
+            {
+                KvCommand kv => ApplyKv(txn, kv.Op),
+                TxnCommand t => ApplyTxn(txn, t.Ops),
+                SessionCreateCommand c => Created(txn.SessionCreate(c.Session)),
+                SessionDestroyCommand d => Done(txn.SessionDestroy(d.ID)),
+                TombstoneReapCommand r => Reap(txn, r.Index),
+                RegisterNodeCommand n => Register(txn, n),
+                _ => new CommandResult(false, $"unknown command {command.GetType().Name}"),
+            };
+        }
+        catch (StoreException ex)
+        {
+            result = new CommandResult(false, ex.Message);
+        }
+
+        if (result.Error is null && result.Errors is null) _store.Commit(txn);
+        else _store.Skip(entry.Index);
+        return result;
+    }
+
+    private static CommandResult Created(Session _) => CommandResult.True;
+
+    private static CommandResult Done(bool _) => CommandResult.True;
+
+    private static CommandResult Reap(WriteTxn txn, ulong index)
+    {
+        txn.ReapTombstones(index);
+        return CommandResult.True;
+    }
+
+    private static CommandResult Register(WriteTxn txn, RegisterNodeCommand n)
+    {
+        txn.EnsureNode(n.Node);
+        foreach (var c in n.Checks) txn.EnsureCheck(c);
+        return CommandResult.True;
+    }
+
+    private static CommandResult ApplyKv(WriteTxn txn, KvOp op)
+    {
+        var outcome = KvOperations.Run(txn, op);
+        return outcome.Error is null ? CommandResult.True : CommandResult.False;
+    }
+
+    private static CommandResult ApplyTxn(WriteTxn txn, IReadOnlyList<KvOp> ops)
+    {
+        var results = new List<TxnResult>();
+        List<TxnError>? errors = null;
+        for (var i = 0; i < ops.Count; i++)
+        {
+            KvOperations.Outcome outcome;
+            try
+            {
+                outcome = KvOperations.Run(txn, ops[i]);
+            }
+            catch (StoreException ex)
+            {
+                outcome = new KvOperations.Outcome([], ex.Message);
+            }
+            // As Consul does, every operation runs so the client learns of every failure at once.
+            if (outcome.Error is not null) (errors ??= []).Add(new TxnError(i, outcome.Error));
+            else results.AddRange(outcome.Entries.Select(e => new TxnResult(e)));
+        }
+        return errors is null ? new CommandResult(true, Results: results) : new CommandResult(false, Errors: errors);
+    }
+
+    /// <inheritdoc />
+    public void WriteSnapshot(Stream destination) => SnapshotCodec.Write(_store.View().Root, destination);
+
+    /// <inheritdoc />
+    public void Restore(Stream source) => _store.Replace(SnapshotCodec.Read(source));
+}

@@ -1,0 +1,33 @@
+using System.Collections.Immutable;
+using Mesh.State.Tables;
+
+namespace Mesh.State;
+
+/// <summary>
+/// One immutable version of the whole store. A commit builds a new root from the old one (sharing what did not
+/// change) and publishes it with a single reference swap, so readers never block and never see half a write.
+/// </summary>
+internal sealed record StoreRoot
+{
+    public static readonly StoreRoot Empty = new();
+
+    /// <summary>The last log index applied to this version.</summary>
+    public ulong Index { get; init; }
+    public OrderedTable<KvEntry> Kv { get; init; } = OrderedTable<KvEntry>.Empty;
+    public OrderedTable<Tombstone> Tombstones { get; init; } = OrderedTable<Tombstone>.Empty;
+    /// <summary>Keys each session holds a lock on: lets invalidation avoid a scan of the whole KV table.</summary>
+    public ImmutableDictionary<string, ImmutableSortedSet<string>> KvBySession { get; init; } =
+        ImmutableDictionary.Create<string, ImmutableSortedSet<string>>(StringComparer.Ordinal);
+    /// <summary>
+    /// Keys whose lock was lost with a session, and when they may be locked again. Not part of snapshots: like
+    /// Consul's, lock-delay is a safety margin on the servers' clocks, not replicated state.
+    /// </summary>
+    public ImmutableDictionary<string, DateTime> LockDelays { get; init; } = ImmutableDictionary.Create<string, DateTime>(StringComparer.Ordinal);
+    public OrderedTable<Session> Sessions { get; init; } = OrderedTable<Session>.Empty;
+    public OrderedTable<Node> Nodes { get; init; } = OrderedTable<Node>.Empty;
+    public OrderedTable<HealthCheck> Checks { get; init; } = OrderedTable<HealthCheck>.Empty;
+    /// <summary>Per table, the log index of the last commit that changed it.</summary>
+    public ImmutableDictionary<string, ulong> TableIndexes { get; init; } = ImmutableDictionary.Create<string, ulong>(StringComparer.Ordinal);
+
+    public ulong TableIndex(string table) => TableIndexes.GetValueOrDefault(table);
+}

@@ -1,0 +1,106 @@
+using System.Collections.Immutable;
+
+namespace Mesh.State.Tables;
+
+/// <summary>Names of the store's tables, as used for table indexes and watches.</summary>
+public static class TableNames
+{
+    public const string Kvs = "kvs";
+    public const string Tombstones = "tombstones";
+    public const string Sessions = "sessions";
+    /// <summary>Watch-only table: sessions keyed by node name.</summary>
+    public const string SessionsByNode = "sessions.node";
+    public const string Nodes = "nodes";
+    public const string Checks = "checks";
+}
+
+/// <summary>A key/value entry (Consul's <c>DirEntry</c>).</summary>
+public sealed record KvEntry
+{
+    public required string Key { get; init; }
+    public ulong Flags { get; init; }
+    /// <summary>The value; null when the key was written with an empty body.</summary>
+    public byte[]? Value { get; init; }
+    /// <summary>The session holding the lock on this key, or null.</summary>
+    public string? Session { get; init; }
+    /// <summary>How many times the lock was acquired.</summary>
+    public ulong LockIndex { get; init; }
+    public ulong CreateIndex { get; init; }
+    public ulong ModifyIndex { get; init; }
+
+    internal bool SameContent(KvEntry other) =>
+        Flags == other.Flags && Session == other.Session && LockIndex == other.LockIndex &&
+        (Value ?? []).AsSpan().SequenceEqual(other.Value ?? []);
+}
+
+/// <summary>The trace of a deleted key, kept so a prefix's index never goes backwards until it is reaped.</summary>
+public sealed record Tombstone(string Key, ulong Index, DateTime DeletedAt);
+
+/// <summary>What happens to the locks of a session when it is invalidated.</summary>
+public enum SessionBehavior
+{
+    /// <summary>Locks are released; the keys stay.</summary>
+    Release,
+    /// <summary>Locked keys are deleted.</summary>
+    Delete,
+}
+
+/// <summary>A service check a session depends on.</summary>
+public sealed record ServiceCheckRef(string ID, string Namespace);
+
+/// <summary>A session: a lease tied to a node, its health checks and an optional TTL.</summary>
+public sealed record Session
+{
+    public required string ID { get; init; }
+    public string Name { get; init; } = "";
+    public required string Node { get; init; }
+    public TimeSpan LockDelay { get; init; }
+    public SessionBehavior Behavior { get; init; }
+    /// <summary>TTL as the client wrote it (<c>"30s"</c>), or empty for none.</summary>
+    public string TTL { get; init; } = "";
+    public ImmutableArray<string> NodeChecks { get; init; } = [];
+    public ImmutableArray<ServiceCheckRef> ServiceChecks { get; init; } = [];
+    public ulong CreateIndex { get; init; }
+    public ulong ModifyIndex { get; init; }
+}
+
+/// <summary>A catalog node.</summary>
+public sealed record Node
+{
+    public string ID { get; init; } = "";
+    public required string Name { get; init; }
+    public string Address { get; init; } = "";
+    public string Datacenter { get; init; } = "";
+    public ImmutableDictionary<string, string> TaggedAddresses { get; init; } = ImmutableDictionary<string, string>.Empty;
+    public ImmutableDictionary<string, string> Meta { get; init; } = ImmutableDictionary<string, string>.Empty;
+    public ulong CreateIndex { get; init; }
+    public ulong ModifyIndex { get; init; }
+}
+
+/// <summary>Health states, as Consul spells them.</summary>
+public static class HealthStatus
+{
+    public const string Passing = "passing";
+    public const string Warning = "warning";
+    public const string Critical = "critical";
+    public const string Maintenance = "maintenance";
+}
+
+/// <summary>A health check of a node, or of a service on it.</summary>
+public sealed record HealthCheck
+{
+    public required string Node { get; init; }
+    public required string CheckID { get; init; }
+    public string Name { get; init; } = "";
+    public string Status { get; init; } = HealthStatus.Critical;
+    public string Notes { get; init; } = "";
+    public string Output { get; init; } = "";
+    public string ServiceID { get; init; } = "";
+    public string ServiceName { get; init; } = "";
+    public string Type { get; init; } = "";
+    public ulong CreateIndex { get; init; }
+    public ulong ModifyIndex { get; init; }
+
+    internal string RowKey => RowKeyOf(Node, CheckID);
+    internal static string RowKeyOf(string node, string checkId) => node + "\0" + checkId;
+}
