@@ -142,6 +142,13 @@ internal sealed partial class HttpApi
                 await WriteTextAsync(http, 405, $"method {method} not allowed").ConfigureAwait(false);
                 return;
             }
+            // Another datacenter is reached through WAN federation, which this agent does not have yet: say so
+            // rather than answer from the local datacenter as if it were the one asked for.
+            if (http.Request.Query.TryGetValue("dc", out var dc) && dc.Count > 0 && !string.IsNullOrEmpty(dc[0]) && dc[0] != _identity.Datacenter)
+            {
+                await WriteTextAsync(http, 400, $"No path to datacenter \"{dc[0]}\"").ConfigureAwait(false);
+                return;
+            }
             await route.Handler(new ApiRequest(http, suffix)).ConfigureAwait(false);
         }
         catch (ApiException ex)

@@ -131,3 +131,17 @@ public class AgentApiTests
         Assert.Equal(HttpStatusCode.NotFound, (await a.GetAsync("/")).StatusCode);
     }
 }
+
+public class DatacenterTests
+{
+    [Fact]
+    public async Task OwnDatacenter_IsServed_AnotherIs400NoPath()
+    {
+        await using var a = await InProcessAgent.StartAsync();
+        await a.PutAsync("/v1/kv/dc", "1");
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await a.GetAsync("/v1/kv/dc?dc=dc1")).StatusCode);
+        using var other = await a.GetAsync("/v1/kv/dc?dc=dc9");
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, other.StatusCode);
+        Assert.Contains("No path to datacenter", await other.Content.ReadAsStringAsync());
+    }
+}
