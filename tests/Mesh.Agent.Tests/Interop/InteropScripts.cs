@@ -20,15 +20,20 @@ internal static class InteropScripts
     public static string NodeDir => Path.Combine(RepoPaths.Interop, "node");
 
     /// <summary>Script file names (not helpers starting with '_') with <paramref name="extension"/> in a folder.</summary>
+    public static IReadOnlyList<string> Names(string folder, string extension) =>
+        Directory.EnumerateFiles(folder, "*" + extension)
+            .Select(path => Path.GetFileName(path))
+            .Where(name => !name.StartsWith('_'))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+
+    /// <summary><see cref="Names"/> as theory data, one case per script.</summary>
     public static TheoryData<string> In(string folder, string extension)
     {
         var data = new TheoryData<string>();
-        foreach (var name in Directory.EnumerateFiles(folder, "*" + extension)
-                     .Select(Path.GetFileName)
-                     .Where(n => n is not null && !n.StartsWith('_'))
-                     .Order(StringComparer.Ordinal))
+        foreach (var name in Names(folder, extension))
         {
-            data.Add(name!);
+            data.Add(name);
         }
 
         return data;

@@ -14,13 +14,19 @@ await run(async () => {
   eq([first.NodeFilter, first.ServiceFilter, first.TagFilter], ["", "", ""], "filters of an unfiltered event");
   check(Number.isInteger(first.Version) && Number.isInteger(first.LTime), "Version and LTime must be integers");
 
-  step("event.fire with filters, without payload, and with a Buffer payload");
-  const second = await consul.event.fire({ name, node: ".*", service: "web", tag: "v1" });
-  eq([second.NodeFilter, second.ServiceFilter, second.TagFilter], [".*", "web", "v1"], "filters");
+  step("event.fire with a node filter matching this agent, without payload, and with a Buffer payload");
+  const second = await consul.event.fire({ name, node: ".*" });
+  eq(second.NodeFilter, ".*", "NodeFilter");
   check(second.Payload === null || second.Payload === undefined || second.Payload === "", `Payload: ${second.Payload}`);
   const blob = Buffer.from([0, 1, 2, 250]);
   const third = await consul.event.fire({ name: `${name}-bin`, payload: blob });
   check(Buffer.isBuffer(third.Payload) && third.Payload.equals(blob), "binary payload echoed by event.fire");
+
+  step("events whose filters this agent does not match are echoed but not kept here");
+  const skipped = await consul.event.fire({ name, service: "no-such-service-here", tag: "v1" });
+  eq([skipped.ServiceFilter, skipped.TagFilter], ["no-such-service-here", "v1"], "ServiceFilter and TagFilter");
+  const elsewhere = await consul.event.fire({ name, node: "^no-such-node$" });
+  eq(elsewhere.NodeFilter, "^no-such-node$", "NodeFilter");
 
   step("event.list by name, oldest first");
   const listed = await consul.event.list(name);

@@ -1,6 +1,6 @@
 // npm consul KV: set/get (keys with "/" travel as %2F), missing keys, binary and unicode values, flags, recurse,
 // keys with separator, cas, delete, delete recurse.
-import { check, client, eq, indexOf, prefix, rejects, run, step, withResponse } from "./lib/mesh.mjs";
+import { check, client, eq, exact, indexOf, prefix, rejects, run, step, withResponse } from "./lib/mesh.mjs";
 
 await run(async () => {
   const consul = client();
@@ -59,12 +59,12 @@ await run(async () => {
   eq((await consul.kv.get(`${p}/flags`)).Flags, 42, "Flags");
 
   step("cas: create-only (cas=0) and compare-and-set on ModifyIndex");
-  eq(await consul.kv.set({ key: `${p}/a`, value: "clobber", cas: 0 }), false, "cas=0 on an existing key");
+  eq(await exact((o) => consul.kv.set({ key: `${p}/a`, value: "clobber", cas: 0, ...o })), false, "cas=0 on an existing key");
   eq((await consul.kv.get(`${p}/a`)).Value, "2", "value after a failed cas=0");
   eq(await consul.kv.set({ key: `${p}/cas`, value: "new", cas: 0 }), true, "cas=0 on a missing key");
   const stale = (await consul.kv.get(`${p}/cas`)).ModifyIndex;
   eq(await consul.kv.set({ key: `${p}/cas`, value: "second", cas: stale }), true, "cas with the current index");
-  eq(await consul.kv.set({ key: `${p}/cas`, value: "third", cas: stale }), false, "cas with a stale index");
+  eq(await exact((o) => consul.kv.set({ key: `${p}/cas`, value: "third", cas: stale, ...o })), false, "cas with a stale index");
   eq((await consul.kv.get(`${p}/cas`)).Value, "second", "value after a failed cas");
 
   step("recurse returns every key under a prefix, sorted");
@@ -89,7 +89,7 @@ await run(async () => {
   eq(await consul.kv.get(`${p}/a`), undefined, "key after delete");
   eq(await consul.kv.del(`${p}/never-existed`), true, "kv.del of a missing key");
   const casItem = await consul.kv.get(`${p}/cas`);
-  eq(await consul.kv.del({ key: `${p}/cas`, cas: casItem.ModifyIndex + 1000 }), false, "del with a wrong cas index");
+  eq(await exact((o) => consul.kv.del({ key: `${p}/cas`, cas: casItem.ModifyIndex + 1000, ...o })), false, "del with a wrong cas index");
   check((await consul.kv.get(`${p}/cas`)) !== undefined, "key deleted despite a wrong cas index");
   eq(await consul.kv.del({ key: `${p}/cas`, cas: casItem.ModifyIndex }), true, "del with the right cas index");
   eq(await consul.kv.get(`${p}/cas`), undefined, "key after del with cas");

@@ -1,7 +1,7 @@
 // npm consul sessions as locks: kv.set({acquire}) and {release}, contention, behaviors release/delete, lock-delay.
 import { randomUUID } from "node:crypto";
 
-import { check, client, eq, prefix, rejects, run, step } from "./lib/mesh.mjs";
+import { check, client, eq, exact, prefix, rejects, run, step } from "./lib/mesh.mjs";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -24,12 +24,12 @@ await run(async () => {
   eq(item.Value, "owner-1", "Value written by the acquire");
 
   step("second session cannot acquire a held lock");
-  eq(await consul.kv.set({ key, value: "owner-2", acquire: s2 }), false, "acquire by s2 while s1 holds it");
+  eq(await exact((o) => consul.kv.set({ key, value: "owner-2", acquire: s2, ...o })), false, "acquire by s2 while s1 holds it");
   item = await consul.kv.get(key);
   eq([item.Session, item.Value], [s1, "owner-1"], "Session and Value after a failed acquire");
 
   step("only the holder can release");
-  eq(await consul.kv.set({ key, value: "x", release: s2 }), false, "release by a non-holder");
+  eq(await exact((o) => consul.kv.set({ key, value: "x", release: s2, ...o })), false, "release by a non-holder");
   eq((await consul.kv.get(key)).Session, s1, "Session after a foreign release");
   eq(await consul.kv.set({ key, value: "released", release: s1 }), true, "release by the holder");
   item = await consul.kv.get(key);
@@ -51,7 +51,7 @@ await run(async () => {
   step("a destroyed session cannot acquire");
   let ghost;
   try {
-    ghost = await consul.kv.set({ key, value: "ghost", acquire: s2 });
+    ghost = await exact((o) => consul.kv.set({ key, value: "ghost", acquire: s2, ...o }));
   } catch (err) {
     check(err.statusCode < 500, `acquire with a destroyed session answered ${err.statusCode}: ${err.message}`);
     ghost = false;
@@ -68,7 +68,7 @@ await run(async () => {
   const s4 = (await consul.session.create({ name: "node-delayed" })).ID;
   eq(await consul.kv.set({ key: `${p}/delayed`, value: "held", acquire: s4 }), true, "acquire by s4");
   await consul.session.destroy(s4);
-  eq(await consul.kv.set({ key: `${p}/delayed`, value: "too-soon", acquire: s1 }), false, "acquire within lock-delay");
+  eq(await exact((o) => consul.kv.set({ key: `${p}/delayed`, value: "too-soon", acquire: s1, ...o })), false, "acquire within lock-delay");
 
   step("session.renew of an unknown session is a 404 error");
   const err = await rejects(consul.session.renew(randomUUID()), "renew of an unknown session");

@@ -72,6 +72,16 @@ export function withResponse() {
   return { ctx };
 }
 
+/**
+ * The exact decoded body of a client call. The npm client resolves a JSON `false` body to undefined (papi's
+ * pipeline keeps a falsy result only when it is wrapped with the response), so calls that may answer `false`
+ * go through here: call receives extra options to spread into its own.
+ */
+export async function exact(call) {
+  const [, data] = await call(withResponse());
+  return data;
+}
+
 /** Raw HTTP for what the client lacks; returns { status, headers, text, json() }. */
 export async function raw(method, pathAndQuery, body) {
   const response = await fetch(baseUrl() + pathAndQuery, { method, body });
