@@ -50,7 +50,9 @@ public static class RawHttp
     }
 
     /// <summary>Sends <paramref name="request"/> and reads until the server closes or <paramref name="timeout"/>.</summary>
-    public static async Task<RawHttpResponse> SendAsync(string host, int port, byte[] request, TimeSpan timeout, bool isHead = false)
+    /// <param name="halfClose">Shut down the sending side after the bytes; Kestrel then treats the connection as
+    /// gone and may abort the request without answering, so only use it for bytes that are not a whole request.</param>
+    public static async Task<RawHttpResponse> SendAsync(string host, int port, byte[] request, TimeSpan timeout, bool isHead = false, bool halfClose = false)
     {
         using var cts = new CancellationTokenSource(timeout);
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -64,7 +66,10 @@ public static class RawHttp
             try
             {
                 await socket.SendAsync(request, SocketFlags.None, cts.Token);
-                socket.Shutdown(SocketShutdown.Send);
+                if (halfClose)
+                {
+                    socket.Shutdown(SocketShutdown.Send);
+                }
             }
             catch (SocketException ex)
             {

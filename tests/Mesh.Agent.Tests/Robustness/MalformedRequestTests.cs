@@ -57,44 +57,49 @@ public sealed class MalformedRequestTests
         await using var agent = await AgentProcess.StartAsync();
         var ghost = Guid.NewGuid().ToString();
         var manyOps = "[" + string.Join(',', Enumerable.Range(0, 129).Select(i => $"{{\"KV\":{{\"Verb\":\"set\",\"Key\":\"known/many/{i}\",\"Value\":\"eA==\"}}}}")) + "]";
-        (string Method, string Target, byte[]? Body, int[] Allowed, string Why)[] cases =
+        KnownCase[] cases =
         [
-            ("GET", "/v1/kv/known?index=abc", null, [400], "malformed index"),
-            ("GET", "/v1/kv/known?index=-1", null, [400], "negative index"),
-            ("GET", "/v1/kv/known?index=1&wait=10x", null, [400], "malformed wait"),
-            ("GET", "/v1/kv/known?wait=10x", null, [400], "malformed wait without index"),
-            ("GET", "/v1/kv/known?stale&consistent", null, [400], "stale and consistent together"),
-            ("PUT", "/v1/kv/known?cas=1&acquire=" + ghost, Utf8("v"), [400], "cas with acquire"),
-            ("PUT", "/v1/kv/known?acquire=" + ghost + "&release=" + ghost, Utf8("v"), [400], "acquire with release"),
-            ("DELETE", "/v1/kv/known?recurse&cas=1", null, [400], "delete with recurse and cas"),
-            ("PUT", "/v1/kv/known?cas=-1", Utf8("v"), [400], "negative cas"),
-            ("PUT", "/v1/kv/known?cas=abc", Utf8("v"), [400], "non-numeric cas"),
-            ("PUT", "/v1/kv/known?flags=1e3", Utf8("v"), [400], "flags in exponent form"),
-            ("PUT", "/v1/kv/known?flags=-1", Utf8("v"), [400], "negative flags"),
-            ("PUT", "/v1/kv/known?flags=18446744073709551616", Utf8("v"), [400], "flags over uint64"),
-            ("PUT", "/v1/kv/", Utf8("v"), [400], "PUT without a key"),
-            ("PUT", "/v1/kv/known/huge", new byte[MalformedRequestCorpus.OverValueLimit], [413], "value over 512 KiB"),
-            ("PUT", "/v1/txn", Utf8("[{"), [400], "txn with invalid JSON"),
-            ("PUT", "/v1/txn", Utf8("{}"), [400], "txn body that is not an array"),
-            ("PUT", "/v1/txn", Utf8("[{\"KV\":{\"Verb\":\"set\",\"Key\":\"known/t\",\"Value\":\"!!!\"}}]"), [400], "txn value that is not base64"),
-            ("PUT", "/v1/txn", Utf8("[{\"KV\":{\"Verb\":\"set\",\"Key\":5}}]"), [400], "txn key of the wrong JSON type"),
-            ("PUT", "/v1/txn", Utf8(manyOps), [413, 400], "txn with 129 operations"),
-            ("PUT", "/v1/txn", Utf8("[{\"KV\":{\"Verb\":\"explode\",\"Key\":\"known/t\"}}]"), [400, 409], "txn with an unknown verb"),
-            ("PUT", "/v1/session/create", Utf8("{"), [400], "session create with invalid JSON"),
-            ("PUT", "/v1/session/create", Utf8("{\"TTL\": 5}"), [400], "session TTL of the wrong JSON type"),
-            ("PUT", "/v1/session/create", Utf8("{\"TTL\":\"5s\"}"), [400], "session TTL under 10s"),
-            ("PUT", "/v1/session/create", Utf8("{\"TTL\":\"90000s\"}"), [400], "session TTL over 24h"),
-            ("PUT", "/v1/session/create", Utf8("{\"Behavior\":\"explode\"}"), [400], "unknown session behavior"),
-            ("PUT", "/v1/session/renew/" + ghost, null, [404], "renew of an unknown session"),
-            ("PUT", "/v1/kv/known/lock?acquire=" + ghost, Utf8("v"), [200, 400, 404], "acquire with an unknown session (200 only as false)"),
-            ("PUT", "/v1/kv/known/lock?acquire=not-a-uuid", Utf8("v"), [200, 400, 404], "acquire with a malformed session id (200 only as false)"),
-            ("PUT", "/v1/event/fire/known?node=((", null, [400], "event with an invalid node regex"),
-            ("PATCH", "/v1/kv/known", Utf8("v"), [405], "method the route does not have"),
-            ("GET", "/v1/no-such-endpoint", null, [404], "unknown endpoint"),
+            new("GET", "/v1/kv/known?index=abc", null, [400], "malformed index"),
+            new("GET", "/v1/kv/known?index=-1", null, [400], "negative index"),
+            new("GET", "/v1/kv/known?index=1&wait=10x", null, [400], "malformed wait"),
+            new("GET", "/v1/kv/known?wait=10x", null, [400], "malformed wait without index"),
+            new("GET", "/v1/kv/known?stale&consistent", null, [400], "stale and consistent together"),
+            new("PUT", "/v1/kv/known?cas=1&acquire=" + ghost, Utf8("v"), [400], "cas with acquire"),
+            new("PUT", "/v1/kv/known?acquire=" + ghost + "&release=" + ghost, Utf8("v"), [400], "acquire with release"),
+            new("DELETE", "/v1/kv/known?recurse&cas=1", null, [400], "delete with recurse and cas"),
+            new("PUT", "/v1/kv/known?cas=-1", Utf8("v"), [400], "negative cas"),
+            new("PUT", "/v1/kv/known?cas=abc", Utf8("v"), [400], "non-numeric cas"),
+            new("PUT", "/v1/kv/known?flags=1e3", Utf8("v"), [400], "flags in exponent form"),
+            new("PUT", "/v1/kv/known?flags=-1", Utf8("v"), [400], "negative flags"),
+            new("PUT", "/v1/kv/known?flags=18446744073709551616", Utf8("v"), [400], "flags over uint64"),
+            new("PUT", "/v1/kv/", Utf8("v"), [400], "PUT without a key"),
+            new("PUT", "/v1/kv/known/huge", new byte[MalformedRequestCorpus.OverValueLimit], [413], "value over 512 KiB"),
+            new("PUT", "/v1/kv/known/limit", new byte[MalformedRequestCorpus.OverValueLimit - 1], [200], "value of exactly 512 KiB (allowed)"),
+            new("PUT", "/v1/txn", Utf8("[{"), [400], "txn with invalid JSON"),
+            new("PUT", "/v1/txn", Utf8("{}"), [400], "txn body that is not an array"),
+            new("PUT", "/v1/txn", Utf8("[{\"KV\":{\"Verb\":\"set\",\"Key\":\"known/t\",\"Value\":\"!!!\"}}]"), [400], "txn value that is not base64"),
+            new("PUT", "/v1/txn", Utf8("[{\"KV\":{\"Verb\":\"set\",\"Key\":5}}]"), [400], "txn key of the wrong JSON type"),
+            new("PUT", "/v1/txn", Utf8(manyOps), [413, 400], "txn with 129 operations"),
+            new("PUT", "/v1/txn", Utf8("[{\"KV\":{\"Verb\":\"explode\",\"Key\":\"known/t\"}}]"), [400, 409], "txn with an unknown verb"),
+            new("PUT", "/v1/session/create", Utf8("{"), [400], "session create with invalid JSON"),
+            new("PUT", "/v1/session/create", Utf8("{\"TTL\": 5}"), [400], "session TTL of the wrong JSON type"),
+            new("PUT", "/v1/session/create", Utf8("{\"TTL\":\"5s\"}"), [400], "session TTL under 10s"),
+            new("PUT", "/v1/session/create", Utf8("{\"TTL\":\"90000s\"}"), [400], "session TTL over 24h"),
+            new("PUT", "/v1/session/create", Utf8("{\"Behavior\":\"explode\"}"), [400], "unknown session behavior"),
+            new("PUT", "/v1/session/create", Utf8("{\"Name\":\"\\ud800\"}"), [200, 400], "session name with a lone UTF-16 surrogate escape (Go decodes it as U+FFFD)"),
+            new("PUT", "/v1/txn", Utf8("[{\"KV\":{\"Verb\":\"set\",\"Key\":\"\\udc00\",\"Value\":\"eA==\"}}]"), [200, 400], "txn key with a lone UTF-16 surrogate escape (Go decodes it as U+FFFD)"),
+            new("PUT", "/v1/txn", Utf8(new string('[', 10_000) + new string(']', 10_000)), [400], "txn nested 10,000 deep"),
+            new("PUT", "/v1/txn", [0x5b, 0xff, 0xfe, 0x5d], [400], "txn body that is not UTF-8"),
+            new("PUT", "/v1/session/renew/" + ghost, null, [404], "renew of an unknown session"),
+            new("PUT", "/v1/kv/known/lock?acquire=" + ghost, Utf8("v"), [200, 400, 404], "acquire with an unknown session", OkMustBeFalse: true),
+            new("PUT", "/v1/kv/known/lock?acquire=not-a-uuid", Utf8("v"), [200, 400, 404], "acquire with a malformed session id", OkMustBeFalse: true),
+            new("PUT", "/v1/event/fire/known?node=((", null, [400], "event with an invalid node regex"),
+            new("PATCH", "/v1/kv/known", Utf8("v"), [405], "method the route does not have"),
+            new("GET", "/v1/no-such-endpoint", null, [404], "unknown endpoint"),
         ];
 
         var problems = new List<string>();
-        foreach (var (method, target, body, allowed, why) in cases)
+        foreach (var (method, target, body, allowed, why, okMustBeFalse) in cases)
         {
             var response = await RawHttp.SendAsync(agent.Host, agent.Port, RawHttp.Request(method, Encoding.ASCII.GetBytes(target), body, null, agent.HostPort), RequestTimeout);
             var describe = $"{why}: {method} {Shorten(target)}{(body is null ? "" : $" ({body.Length}-byte body)")}";
@@ -106,7 +111,7 @@ public sealed class MalformedRequestTests
             {
                 problems.Add($"{describe}\n    -> expected {string.Join(" or ", allowed)}, got {Show(response)}");
             }
-            else if (status == 200 && response.BodyText.Trim() != "false")
+            else if (okMustBeFalse && status == 200 && response.BodyText.Trim() != "false")
             {
                 problems.Add($"{describe}\n    -> a 200 here must say false (not acquired), got {Show(response)}");
             }
@@ -171,7 +176,8 @@ public sealed class MalformedRequestTests
         var problems = new ConcurrentBag<string>();
         await Parallel.ForEachAsync(cases, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (c, _) =>
         {
-            var response = await RawHttp.SendAsync(agent.Host, agent.Port, c.Bytes, RequestTimeout);
+            // Half-close after the bytes: an incomplete request then ends instead of waiting for Kestrel's timeouts.
+            var response = await RawHttp.SendAsync(agent.Host, agent.Port, c.Bytes, RequestTimeout, halfClose: true);
             if (response.Error?.StartsWith("timed out", StringComparison.Ordinal) == true)
             {
                 problems.Add($"{c.Name}: the connection hung ({response.Error}) after {FuzzRequest.Escape(c.Bytes, 80)}");
@@ -217,13 +223,21 @@ public sealed class MalformedRequestTests
             return null;
         }
 
-        var path = target.Split('?', 2)[0];
+        var rawPath = target.Split('?', 2)[0];
+        var path = RemoveDotSegments(rawPath);
         if (status == 404 && method == "GET" && path.StartsWith("/v1/kv/", StringComparison.Ordinal))
         {
             return null;
         }
 
         var text = response.BodyText.Trim();
+        if (text.Length == 0 && status == 400 && rawPath.Contains("%00", StringComparison.Ordinal) && response.Header("X-Consul-Default-ACL-Policy") is null)
+        {
+            // Kestrel itself refuses a percent-encoded NUL in the path, before any application code runs (no agent
+            // header on the answer); the agent cannot add a message there.
+            return null;
+        }
+
         if (text.Length == 0)
         {
             return $"{status} with an empty body ({response.StatusLine})";
@@ -273,6 +287,45 @@ public sealed class MalformedRequestTests
         {
             return $"the HTTP API no longer answers: {ex.Message}";
         }
+    }
+
+    private sealed record KnownCase(string Method, string Target, byte[]? Body, int[] Allowed, string Why, bool OkMustBeFalse = false);
+
+    /// <summary>RFC 3986 §5.2.4, as the server applies it to the path before routing.</summary>
+    internal static string RemoveDotSegments(string path)
+    {
+        var output = new List<string>();
+        var segments = path.Split('/');
+        for (var i = 1; i < segments.Length; i++)
+        {
+            var segment = segments[i];
+            var last = i == segments.Length - 1;
+            if (segment == ".")
+            {
+                if (last)
+                {
+                    output.Add("");
+                }
+            }
+            else if (segment == "..")
+            {
+                if (output.Count > 0)
+                {
+                    output.RemoveAt(output.Count - 1);
+                }
+
+                if (last)
+                {
+                    output.Add("");
+                }
+            }
+            else
+            {
+                output.Add(segment);
+            }
+        }
+
+        return "/" + string.Join('/', output);
     }
 
     private static string Show(RawHttpResponse r) =>
