@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Mesh.Agent.Events;
+using Microsoft.Extensions.Logging;
 
 namespace Mesh.Agent.Http;
 
@@ -42,8 +43,9 @@ internal sealed partial class HttpApi
             TagFilter = tag,
         };
         // Local delivery; the agent has no local services until the catalog arrives, so service filters match nothing.
-        _events.Deliver(ev, _identity.NodeName, []);
+        var delivered = _events.Deliver(ev, _identity.NodeName, []);
         _metrics.Count("event.fire");
+        LogEventFired(name, ev.ID, delivered is not null);
         await JsonOut.WriteAsync(r.Http, Pretty(r), w => JsonOut.Event(w, ev)).ConfigureAwait(false);
     }
 
@@ -76,4 +78,7 @@ internal sealed partial class HttpApi
             w.WriteEndArray();
         }).ConfigureAwait(false);
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "user event {Name} fired (ID {Id}); delivered locally: {Delivered}")]
+    private partial void LogEventFired(string name, string id, bool delivered);
 }
