@@ -54,6 +54,17 @@ await run(async () => {
   eq(uitem.Key, ukey, "unicode Key");
   eq(uitem.Value, "héllo wörld ✓", "unicode Value");
 
+  step("reserved URL characters in keys survive encodeURIComponent");
+  const specials = ["q?x=1", "hash#frag", "pct%41", "plus+sign", "amp&eq=", "semi;colon", "dollar$'()*,", "tilde~"];
+  for (const suffix of specials) {
+    const key = `${p}/special/${suffix}`;
+    eq(await consul.kv.set(key, suffix), true, `kv.set of ${key}`);
+    const got = await consul.kv.get(key);
+    check(got !== undefined, `kv.get of ${key} found nothing`);
+    eq([got.Key, got.Value], [key, suffix], `Key and Value of ${key}`);
+  }
+  eq((await consul.kv.keys(`${p}/special/`)).length, specials.length, "keys under special/");
+
   step("flags");
   eq(await consul.kv.set({ key: `${p}/flags`, value: "f", flags: 42 }), true, "kv.set with flags");
   eq((await consul.kv.get(`${p}/flags`)).Flags, 42, "Flags");

@@ -117,5 +117,46 @@ await run(async () => {
     treeWatch.end();
   }
 
+  step("consul.watch on event.list emits when an event is fired");
+  const evName = `${p.replaceAll("/", "-")}-ev`;
+  await consul.event.fire(evName, "first");
+  const evWatch = consul.watch({ method: waiterClient.event.list, options: { name: evName, wait: "30s" } });
+  const payloads = [];
+  let evNotify = () => {};
+  evWatch.on("change", (data) => {
+    // consul 2.0.1 decodes Payload in event.list only without includeResponse; under a watch it stays base64.
+    payloads.push((data ?? []).map((e) => Buffer.from(e.Payload ?? "", "base64").toString()));
+    evNotify();
+  });
+  evWatch.on("error", (err) => errors.push(err.message));
+  try {
+    const until = async (n) => {
+      const deadline = Date.now() + WOKEN_WITHIN_MS;
+      while (payloads.length < n) {
+        check(errors.length === 0, `event watch errors: ${errors.join("; ")}`);
+        check(Date.now() < deadline, `event watch saw only ${JSON.stringify(payloads)}`);
+        await Promise.race([new Promise((resolve) => (evNotify = resolve)), delay(200)]);
+      }
+    };
+    await until(1);
+    eq(payloads[0], ["first"], "events before the fire");
+    await consul.event.fire(evName, "second");
+    await until(2);
+    eq(payloads[1], ["first", "second"], "events after the fire");
+  } finally {
+    evWatch.end();
+  }
+
+  step("blocking session.list returns when a session is created");
+  const [listRes] = await consul.session.list(withResponse());
+  const listIndex = indexOf(listRes, "session.list");
+  const parked = waiterClient.session.list({ index: listIndex.toString(), wait: "30s", ...withResponse() });
+  check(!(await within(parked, PARKED_MS)).settled, "session.list returned before anything changed");
+  const sid = (await consul.session.create({ name: "node-blocking", lockdelay: "0s" })).ID;
+  const listed = await within(parked, WOKEN_WITHIN_MS);
+  check(listed.settled && !listed.error, `session.list not woken by a new session: ${listed.error?.message ?? "still parked"}`);
+  check(listed.value[1].some((s) => s.ID === sid), "woken session.list lacks the new session");
+  await consul.session.destroy(sid);
+
   await consul.kv.del({ key: p, recurse: true });
 });

@@ -59,6 +59,17 @@ def main():
     eq(uitem["Key"], ukey, "unicode Key")
     eq(uitem["Value"].decode("utf-8"), "héllo wörld ✓", "unicode Value")
 
+    step("reserved URL characters in keys survive the client's percent-encoding")
+    for suffix in ("q?x=1", "hash#frag", "pct%41", "plus+sign", "amp&eq=", "semi;colon", "dollar$'()*,", "tilde~"):
+        key = p + "/special/" + suffix
+        eq(c.kv.put(key, suffix), True, "kv.put of %r" % key)
+        _, got = c.kv.get(key)
+        check(got is not None, "kv.get of %r found nothing" % key)
+        eq(got["Key"], key, "Key of %r" % key)
+        eq(got["Value"], suffix.encode(), "Value of %r" % key)
+    _, special = c.kv.get(p + "/special/", keys=True)
+    eq(len(special), 8, "keys under special/ (%r)" % special)
+
     step("flags, including the uint64 maximum")
     eq(c.kv.put(p + "/flags", "f", flags=42), True, "kv.put with flags")
     eq(c.kv.get(p + "/flags")[1]["Flags"], 42, "Flags")
