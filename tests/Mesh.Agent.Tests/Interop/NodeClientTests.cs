@@ -33,7 +33,7 @@ public sealed class NodeClientTests
     public void Scripts_InInteropFolder_CoverEveryArea()
     {
         var scripts = InteropScripts.Names(InteropScripts.NodeDir, ".mjs").ToHashSet();
-        foreach (var expected in (string[])["kv_basic.mjs", "kv_blocking.mjs", "session_lock.mjs", "session_api.mjs", "txn.mjs", "event_fire_list.mjs", "status_agent.mjs"])
+        foreach (var expected in (string[])["kv_basic.mjs", "kv_blocking.mjs", "session_lock.mjs", "session_api.mjs", "session_ttl.mjs", "txn.mjs", "event_fire_list.mjs", "status_agent.mjs"])
         {
             Assert.Contains(expected, scripts);
         }
