@@ -107,6 +107,18 @@ public static class RawHttp
 
     private static RawHttpResponse Parse(byte[] raw, bool isHead, string? error)
     {
+        // Skip interim responses (100 Continue, 103 Early Hints): the final answer follows them.
+        while (raw.Length > 12 && raw.AsSpan().StartsWith("HTTP/1.1 1"u8) && !raw.AsSpan().StartsWith("HTTP/1.1 101"u8))
+        {
+            var end = IndexOf(raw, "\r\n\r\n"u8);
+            if (end < 0)
+            {
+                break;
+            }
+
+            raw = raw[(end + 4)..];
+        }
+
         var split = IndexOf(raw, "\r\n\r\n"u8);
         if (split < 0)
         {

@@ -120,6 +120,15 @@ public static class MalformedRequestCorpus
         "{\"Name\":\"\\u0000\"}", "[]", "{\"TTL\":\"10s\",\"TTL\":\"x\"}",
     ];
 
+    /// <summary>Odd but well-formed (ASCII) header lines; Kestrel itself refuses non-ASCII header values.</summary>
+    private static readonly string[] HeaderLines =
+    [
+        "X-Consul-Token: ../../etc/passwd", "X-Consul-Token: ", "Authorization: Bearer", "Authorization: Basic !!!",
+        "Authorization: Bearer a b c", "Content-Type: application/json; charset=utf-16", "Content-Type: multipart/form-data",
+        "Content-Type: ;;;", "Accept: application/x-garbage", "Accept-Encoding: gzip, br, zstd", "Expect: 100-continue",
+        "X-Consul-Index: abc", "X-Forwarded-For: not-an-ip", "Cookie: =;=;=", "Range: bytes=-5",
+    ];
+
     /// <summary>Generates <paramref name="count"/> requests from <paramref name="seed"/>.</summary>
     public static IReadOnlyList<FuzzRequest> Generate(int seed, int count)
     {
@@ -151,7 +160,7 @@ public static class MalformedRequestCorpus
         }
         while (path.Contains("leave", StringComparison.OrdinalIgnoreCase) || path.Contains("monitor", StringComparison.OrdinalIgnoreCase));
 
-        return new FuzzRequest(n, "endpoint", Pick(r, Methods), Ascii(path + Query(r)), RandomBody(r), []);
+        return new FuzzRequest(n, "endpoint", Pick(r, Methods), Ascii(path + Query(r)), RandomBody(r), Headers(r));
     }
 
     private static FuzzRequest Txn(Random r, int n)
@@ -209,7 +218,7 @@ public static class MalformedRequestCorpus
 
         var method = Pick(r, (string[])["GET", "PUT", "DELETE", "GET", "PUT"]);
         var body = method == "PUT" ? RandomBody(r) ?? [] : null;
-        return new FuzzRequest(n, "key", method, Ascii("/v1/kv/" + key + Query(r)), body, []);
+        return new FuzzRequest(n, "key", method, Ascii("/v1/kv/" + key + Query(r)), body, Headers(r));
     }
 
     private static FuzzRequest UnknownSession(Random r, int n)
@@ -247,6 +256,9 @@ public static class MalformedRequestCorpus
 
         return new FuzzRequest(n, "oversized", "PUT", Ascii(target), body, []);
     }
+
+    private static string[] Headers(Random r) =>
+        r.Next(4) == 0 ? Enumerable.Range(0, 1 + r.Next(3)).Select(_ => Pick(r, HeaderLines)).Distinct().ToArray() : [];
 
     private static string Query(Random r)
     {
