@@ -10,13 +10,54 @@ internal static class JsonIn
 {
     public static JsonDocument Parse(byte[] body)
     {
+        JsonDocument doc;
         try
         {
-            return JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 32 });
+            doc = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 32 });
         }
         catch (JsonException ex)
         {
             throw ApiException.BadRequest($"Request decode failed: {ex.Message}");
+        }
+
+        try
+        {
+            ThrowIfUndecodable(doc.RootElement);
+        }
+        catch (InvalidOperationException)
+        {
+            doc.Dispose();
+            throw ApiException.BadRequest("Request decode failed: a string holds an invalid UTF-16 escape (lone surrogate)");
+        }
+
+        return doc;
+    }
+
+    // System.Text.Json accepts an escaped lone surrogate ("\ud800") while parsing but throws InvalidOperationException
+    // when the string or property name is read, which would surface as a 500. Read every one up front so a client's
+    // bad escape is a 400. (Go's decoder substitutes U+FFFD instead; either way it is not a server fault.)
+    private static void ThrowIfUndecodable(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    _ = property.Name;
+                    ThrowIfUndecodable(property.Value);
+                }
+
+                break;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                {
+                    ThrowIfUndecodable(item);
+                }
+
+                break;
+            case JsonValueKind.String:
+                _ = element.GetString();
+                break;
         }
     }
 
