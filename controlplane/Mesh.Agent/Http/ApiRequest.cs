@@ -50,7 +50,8 @@ internal sealed class ApiRequest
         if (Get("index") is { } idx && !ulong.TryParse(idx, NumberStyles.None, CultureInfo.InvariantCulture, out index))
             throw ApiException.BadRequest("Invalid index");
         var wait = TimeSpan.Zero;
-        if (Get("wait") is { } w && (!GoDuration.TryParse(w, out wait) || wait < TimeSpan.Zero))
+        // A zero or negative wait is valid and means "the default", as Consul reads it.
+        if (Get("wait") is { } w && !GoDuration.TryParse(w, out wait))
             throw ApiException.BadRequest("Invalid wait time");
         var stale = Has("stale");
         var consistent = Has("consistent");

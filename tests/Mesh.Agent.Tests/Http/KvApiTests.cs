@@ -167,6 +167,15 @@ public class KvApiTests
     }
 
     [Fact]
+    public async Task NegativeWait_IsAccepted_AsTheDefault()
+    {
+        await using var a = await InProcessAgent.StartAsync();
+        await a.PutAsync("/v1/kv/w", "1");
+        using var resp = await a.GetAsync("/v1/kv/w?wait=-1s");
+        Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
+    }
+
+    [Fact]
     public async Task Pretty_IndentsWithFourSpaces()
     {
         await using var a = await InProcessAgent.StartAsync();
