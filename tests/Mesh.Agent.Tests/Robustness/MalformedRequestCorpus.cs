@@ -1,0 +1,345 @@
+using System.Text;
+
+namespace Mesh.Agent.Tests.Robustness;
+
+/// <summary>One request of the corpus, exactly as it goes on the wire.</summary>
+/// <param name="Number">Position in the corpus, to find it again from a failure message.</param>
+/// <param name="Category">Which generator made it.</param>
+/// <param name="Method">HTTP method token.</param>
+/// <param name="Target">Request target bytes (path and query), sent verbatim.</param>
+/// <param name="Body">Body, or null for none (no Content-Length).</param>
+/// <param name="Headers">Extra header lines.</param>
+public sealed record FuzzRequest(int Number, string Category, string Method, byte[] Target, byte[]? Body, string[] Headers)
+{
+    public string TargetText => Escape(Target, 300);
+
+    public string Describe()
+    {
+        var body = Body is null ? "no body" : $"{Body.Length}-byte body {Escape(Body, 120)}";
+        return $"#{Number} [{Category}] {Method} {TargetText} ({body})";
+    }
+
+    internal static string Escape(byte[] bytes, int limit)
+    {
+        var sb = new StringBuilder();
+        foreach (var b in bytes.Take(limit))
+        {
+            sb.Append(b is >= 0x20 and < 0x7f ? ((char)b).ToString() : $"\\x{b:x2}");
+        }
+
+        if (bytes.Length > limit)
+        {
+            sb.Append($"...({bytes.Length} bytes)");
+        }
+
+        return sb.ToString();
+    }
+}
+
+/// <summary>
+/// Deterministic generator of malformed and random requests for the HTTP API: odd methods, random and traversal-like
+/// paths under /v1/, bad query values, broken JSON, wrong JSON types, oversized transactions and bodies, bad base64,
+/// unknown sessions, invalid UTF-8 and percent-encoding in keys. The same seed always gives the same corpus.
+/// Nothing here asks an agent to leave or to stream (/v1/agent/leave, /v1/agent/monitor), and a numeric
+/// <c>index</c> always travels with a short <c>wait</c>, so no request can block for minutes.
+/// </summary>
+public static class MalformedRequestCorpus
+{
+    /// <summary>Just over Consul's 512 KiB value limit.</summary>
+    public const int OverValueLimit = 512 * 1024 + 1;
+
+    private static readonly string[] Methods =
+        ["GET", "GET", "GET", "PUT", "PUT", "PUT", "DELETE", "DELETE", "POST", "HEAD", "OPTIONS", "PATCH", "TRACE", "PROPFIND", "FOO", "get", "M-SEARCH", "BREW"];
+
+    private static readonly string[] Paths =
+    [
+        "/v1/kv/{key}", "/v1/kv/{key}", "/v1/kv/{key}", "/v1/kv/", "/v1/kv", "/v1/session/create", "/v1/session/destroy/{id}",
+        "/v1/session/info/{id}", "/v1/session/node/{node}", "/v1/session/list", "/v1/session/renew/{id}", "/v1/txn",
+        "/v1/event/fire/{name}", "/v1/event/list", "/v1/status/leader", "/v1/status/peers", "/v1/agent/self",
+        "/v1/agent/members", "/v1/agent/metrics", "/v1/{rand}", "/v1/{rand}/{rand}", "/v1/kv/../../../etc/passwd",
+        "/v1/kv/..%2F..%2F..%2Fetc%2Fpasswd", "/v1/%2e%2e/%2e%2e/etc/passwd", "/v1/../v1/kv/x", "/v1//kv//x",
+        "/v1/kv/./x", "/v1/status/../agent/self", "/v1/session/info/", "/v1/session/destroy/", "/v1/event/fire/",
+        "/v1/agent/", "/v1/catalog/nodes", "/v1/kv/x/..", "/v1/kv/%2e%2e%2f%2e%2e%2f", "/v1/", "/v1", "/", "/v2/kv/x",
+        "/v1/status/leader/extra", "/v1/txn/x", "/v1/session/create/x", "/v1/event/list/x", "/V1/KV/x",
+    ];
+
+    private static readonly string[] Keys =
+    [
+        "fuzz/a", "fuzz/b/c", "%FF%FE", "%C3%28", "%E2%82", "%ED%A0%80", "%C0%AF", "a%00b", "%00", "%", "%z", "%zz", "%%",
+        "%2F", "%2F%2F", "%2e%2e%2f%2e%2e%2fetc", "..", "../..", "fuzz/%C3%BC", "fuzz/%F0%9F%99%82", "a%20b", "a+b",
+        "a;b", "*", "a%5Cb", "%7B%7D", "fuzz/", "fuzz//x", "%FE%FF%FD", "%F8%88%80%80%80",
+    ];
+
+    private static readonly string[] QueryFragments =
+    [
+        "index=abc", "index=-1", "index=1.5", "index=18446744073709551616", "index=", "index=0x10", "index=0",
+        "wait=10x", "wait=-1s", "wait=1e3", "wait=", "wait=99999999999999h", "wait=5", "wait=1h", "cas=-1", "cas=abc", "cas=",
+        "cas=1e3", "cas=0", "cas=18446744073709551616", "flags=1e3", "flags=-1", "flags=18446744073709551616", "flags=abc",
+        "flags=", "recurse&cas=1", "stale&consistent", "stale", "consistent", "recurse", "keys", "raw", "separator=/",
+        "separator=", "keys&separator=%00", "acquire={uuid}", "release={uuid}", "acquire=&release=", "acquire={uuid}&cas=0",
+        "acquire=x&release=y", "acquire=%FF", "max_stale=abc", "max_stale=10x", "pretty", "token=abc", "%zz=1", "a=%zz",
+        "=", "&&&", "recurse=false", "keys=maybe", "name=%FF", "node=((", "service=[", "tag=*", "dc=", "raw&keys",
+        "recurse&keys&raw", "%00=%00",
+    ];
+
+    /// <summary>Valid blocking parameters: always with a short wait and never mixed with other index/wait values.</summary>
+    private static readonly string[] BlockingFragments = ["index=1&wait=10ms", "index=18446744073709551615&wait=25ms", "index=3&wait=1ms"];
+
+    private static readonly string[] JsonJunk =
+    [
+        "", "{", "[", "]", "[{", "nul", "{\"KV\":", "{}", "null", "1", "\"x\"", "true", "[1,2]", "[null]", "[[]]", "[\"KV\"]",
+        "{\"a\":}", "[,]", "{\"TTL\":}", "\u0000", "{\"Name\":\"\\ud800\"}", "[{\"KV\":{\"Verb\":\"set\",\"Key\":\"k\",}}]",
+    ];
+
+    private static readonly string[] TxnOps =
+    [
+        "{\"KV\":\"x\"}", "{\"KV\":null}", "{\"KV\":{}}", "{\"KV\":{\"Verb\":1}}", "{\"KV\":{\"Verb\":\"set\"}}",
+        "{\"KV\":{\"Verb\":\"set\",\"Key\":1}}", "{\"KV\":{\"Verb\":\"set\",\"Key\":\"fuzz/t\",\"Value\":\"!!!not base64\"}}",
+        "{\"KV\":{\"Verb\":\"set\",\"Key\":\"fuzz/t\",\"Value\":\"YWJj=\"}}", "{\"KV\":{\"Verb\":\"set\",\"Key\":\"fuzz/t\",\"Value\":5}}",
+        "{\"KV\":{\"Verb\":\"set\",\"Key\":\"fuzz/t\",\"Flags\":-1}}", "{\"KV\":{\"Verb\":\"set\",\"Key\":\"fuzz/t\",\"Flags\":\"x\"}}",
+        "{\"KV\":{\"Verb\":\"set\",\"Key\":\"fuzz/t\",\"Flags\":1e30}}", "{\"KV\":{\"Verb\":\"cas\",\"Key\":\"fuzz/t\",\"Index\":-1}}",
+        "{\"KV\":{\"Verb\":\"cas\",\"Key\":\"fuzz/t\",\"Index\":\"abc\"}}", "{\"KV\":{\"Verb\":\"cas\",\"Key\":\"fuzz/t\",\"Index\":1.5}}",
+        "{\"KV\":{\"Verb\":\"lock\",\"Key\":\"fuzz/t\",\"Session\":5}}", "{\"KV\":{\"Verb\":\"lock\",\"Key\":\"fuzz/t\",\"Session\":\"nope\"}}",
+        "{\"KV\":{\"Verb\":\"lock\",\"Key\":\"fuzz/t\",\"Session\":\"{uuid}\"}}", "{\"KV\":{\"Verb\":\"unlock\",\"Key\":\"fuzz/t\",\"Session\":\"{uuid}\"}}",
+        "{\"KV\":{\"Verb\":\"check-session\",\"Key\":\"fuzz/t\",\"Session\":\"{uuid}\"}}", "{\"KV\":{\"Verb\":\"explode\",\"Key\":\"fuzz/t\"}}",
+        "{\"KV\":{\"Verb\":\"\",\"Key\":\"fuzz/t\"}}", "{\"KV\":{\"Verb\":\"get\",\"Key\":\"\"}}", "{\"KV\":{\"Verb\":\"delete-tree\",\"Key\":\"\"}}",
+        "{\"KV\":{\"Verb\":\"set\",\"Verb\":\"get\",\"Key\":\"fuzz/t\"}}", "{\"KV\":{\"verb\":\"set\",\"key\":\"fuzz/lower\",\"value\":\"YQ==\"}}",
+        "{\"Node\":{\"Verb\":\"set\",\"Node\":5}}", "{\"Service\":{\"Verb\":\"get\"}}", "{\"Check\":[]}", "{\"Unknown\":{}}", "{}",
+        "{\"KV\":{\"Verb\":\"set\",\"Key\":\"fuzz/t\"},\"Node\":{\"Verb\":\"get\"}}", "{\"KV\":{\"Verb\":\"get-tree\",\"Key\":\"fuzz/\"}}",
+        "{\"KV\":{\"Verb\":\"check-index\",\"Key\":\"fuzz/none\",\"Index\":0}}", "{\"KV\":{\"Verb\":\"check-not-exists\",\"Key\":\"fuzz/a\"}}",
+        "{\"KV\":{\"Verb\":\"delete-cas\",\"Key\":\"fuzz/a\",\"Index\":0}}",
+    ];
+
+    private static readonly string[] SessionBodies =
+    [
+        "{\"TTL\": 5}", "{\"TTL\":\"5s\"}", "{\"TTL\":\"1x\"}", "{\"TTL\":\"100000h\"}", "{\"TTL\":\"-10s\"}", "{\"TTL\":\"\"}",
+        "{\"LockDelay\":\"abc\"}", "{\"LockDelay\":-1}", "{\"LockDelay\":\"-5s\"}", "{\"LockDelay\":1e400}", "{\"LockDelay\":true}",
+        "{\"Behavior\":\"explode\"}", "{\"Behavior\":1}", "{\"Node\":\"no-such-node\"}", "{\"Node\":5}", "{\"Checks\":\"x\"}",
+        "{\"Checks\":[\"no-such-check\"]}", "{\"NodeChecks\":[1]}", "{\"NodeChecks\":[\"no-such-check\"]}", "{\"Name\":{}}",
+        "{\"ServiceChecks\":[{\"ID\":5}]}", "{\"ServiceChecks\":\"x\"}", "{\"ttl\":\"10s\",\"name\":\"fuzz\"}", "{\"ID\":\"{uuid}\"}",
+        "{\"Name\":\"\\u0000\"}", "[]", "{\"TTL\":\"10s\",\"TTL\":\"x\"}",
+    ];
+
+    /// <summary>Odd but well-formed (ASCII) header lines; Kestrel itself refuses non-ASCII header values.</summary>
+    private static readonly string[] HeaderLines =
+    [
+        "X-Consul-Token: ../../etc/passwd", "X-Consul-Token: ", "Authorization: Bearer", "Authorization: Basic !!!",
+        "Authorization: Bearer a b c", "Content-Type: application/json; charset=utf-16", "Content-Type: multipart/form-data",
+        "Content-Type: ;;;", "Accept: application/x-garbage", "Accept-Encoding: gzip, br, zstd", "Expect: 100-continue",
+        "X-Consul-Index: abc", "X-Forwarded-For: not-an-ip", "Cookie: =;=;=", "Range: bytes=-5",
+    ];
+
+    /// <summary>Generates <paramref name="count"/> requests from <paramref name="seed"/>.</summary>
+    public static IReadOnlyList<FuzzRequest> Generate(int seed, int count)
+    {
+        var random = new Random(seed);
+        var list = new List<FuzzRequest>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var roll = random.Next(100);
+            list.Add(roll switch
+            {
+                < 40 => RandomEndpoint(random, i),
+                < 55 => Txn(random, i),
+                < 65 => SessionCreate(random, i),
+                < 80 => Key(random, i),
+                < 93 => UnknownSession(random, i),
+                _ => Oversized(random, i),
+            });
+        }
+
+        return list;
+    }
+
+    private static FuzzRequest RandomEndpoint(Random r, int n)
+    {
+        string path;
+        do
+        {
+            path = Fill(r, Pick(r, Paths));
+        }
+        while (path.Contains("leave", StringComparison.OrdinalIgnoreCase) || path.Contains("monitor", StringComparison.OrdinalIgnoreCase));
+
+        return new FuzzRequest(n, "endpoint", Pick(r, Methods), Ascii(path + Query(r)), RandomBody(r), Headers(r));
+    }
+
+    private static FuzzRequest Txn(Random r, int n)
+    {
+        string body;
+        switch (r.Next(6))
+        {
+            case 0:
+                body = Pick(r, JsonJunk);
+                break;
+            case 1:
+            {
+                // Too many operations: 65 and 129 straddle the old (64) and new (128) limits.
+                var ops = Pick(r, (int[])[65, 129, 200, 1000]);
+                body = "[" + string.Join(',', Enumerable.Range(0, ops).Select(k => $"{{\"KV\":{{\"Verb\":\"set\",\"Key\":\"fuzz/many/{k}\",\"Value\":\"eA==\"}}}}")) + "]";
+                break;
+            }
+
+            case 2:
+                body = new string('[', 5000 + r.Next(5000)) + new string(']', 5000);
+                break;
+            default:
+            {
+                var ops = Enumerable.Range(0, 1 + r.Next(4)).Select(_ => Fill(r, Pick(r, TxnOps)));
+                body = "[" + string.Join(',', ops) + "]";
+                break;
+            }
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(body);
+        if (r.Next(10) == 0)
+        {
+            bytes = [.. bytes, 0xff, 0xfe, 0xc3, 0x28]; // invalid UTF-8 after the JSON
+        }
+
+        var method = r.Next(8) == 0 ? Pick(r, Methods) : "PUT";
+        return new FuzzRequest(n, "txn", method, Ascii("/v1/txn" + (r.Next(4) == 0 ? Query(r) : "")), bytes, []);
+    }
+
+    private static FuzzRequest SessionCreate(Random r, int n)
+    {
+        var body = r.Next(3) == 0 ? Pick(r, JsonJunk) : Fill(r, Pick(r, SessionBodies));
+        var bytes = r.Next(12) == 0 ? RandomBytes(r, 1 + r.Next(200)) : Encoding.UTF8.GetBytes(body);
+        var method = r.Next(8) == 0 ? Pick(r, Methods) : "PUT";
+        return new FuzzRequest(n, "session-create", method, Ascii("/v1/session/create" + (r.Next(4) == 0 ? Query(r) : "")), bytes, []);
+    }
+
+    private static FuzzRequest Key(Random r, int n)
+    {
+        var key = string.Concat(Enumerable.Range(0, 1 + r.Next(3)).Select(_ => Pick(r, Keys)));
+        if (r.Next(15) == 0)
+        {
+            key = "fuzz/" + new string('k', 1000 + r.Next(1000));
+        }
+
+        var method = Pick(r, (string[])["GET", "PUT", "DELETE", "GET", "PUT"]);
+        var body = method == "PUT" ? RandomBody(r) ?? [] : null;
+        return new FuzzRequest(n, "key", method, Ascii("/v1/kv/" + key + Query(r)), body, Headers(r));
+    }
+
+    private static FuzzRequest UnknownSession(Random r, int n)
+    {
+        var id = r.Next(3) switch
+        {
+            0 => Uuid(r),
+            1 => Pick(r, (string[])["not-a-uuid", "%FF", "..%2F..", "00000000-0000-0000-0000-000000000000", "%00", "x/y", ""]),
+            _ => Uuid(r).ToUpperInvariant(),
+        };
+        var (method, target, body) = r.Next(6) switch
+        {
+            0 => ("PUT", $"/v1/kv/fuzz/lock?acquire={id}", Encoding.UTF8.GetBytes("v")),
+            1 => ("PUT", $"/v1/kv/fuzz/lock?release={id}", Encoding.UTF8.GetBytes("v")),
+            2 => ("PUT", $"/v1/session/renew/{id}", (byte[]?)null),
+            3 => ("GET", $"/v1/session/info/{id}", null),
+            4 => ("PUT", $"/v1/session/destroy/{id}", null),
+            _ => ("PUT", "/v1/txn", Encoding.UTF8.GetBytes($"[{{\"KV\":{{\"Verb\":\"lock\",\"Key\":\"fuzz/lock\",\"Value\":\"eA==\",\"Session\":\"{id}\"}}}}]")),
+        };
+        return new FuzzRequest(n, "unknown-session", method, Ascii(target), body, []);
+    }
+
+    private static FuzzRequest Oversized(Random r, int n)
+    {
+        var size = OverValueLimit + r.Next(256 * 1024);
+        var body = new byte[size];
+        r.NextBytes(body);
+        var target = Pick(r, (string[])["/v1/kv/fuzz/huge", "/v1/kv/fuzz/huge?cas=0", "/v1/txn", "/v1/session/create", "/v1/event/fire/huge"]);
+        if (target == "/v1/txn")
+        {
+            // A well-formed transaction whose one value is over the limit.
+            var value = Convert.ToBase64String(body);
+            body = Encoding.ASCII.GetBytes($"[{{\"KV\":{{\"Verb\":\"set\",\"Key\":\"fuzz/huge\",\"Value\":\"{value}\"}}}}]");
+        }
+
+        return new FuzzRequest(n, "oversized", "PUT", Ascii(target), body, []);
+    }
+
+    private static string[] Headers(Random r) =>
+        r.Next(4) == 0 ? Enumerable.Range(0, 1 + r.Next(3)).Select(_ => Pick(r, HeaderLines)).Distinct().ToArray() : [];
+
+    private static string Query(Random r)
+    {
+        var roll = r.Next(10);
+        if (roll < 2)
+        {
+            return "";
+        }
+
+        if (roll == 2)
+        {
+            return "?" + Pick(r, BlockingFragments);
+        }
+
+        var parts = Enumerable.Range(0, 1 + r.Next(3)).Select(_ => Fill(r, Pick(r, QueryFragments))).ToList();
+        return "?" + string.Join('&', parts);
+    }
+
+    private static byte[]? RandomBody(Random r) => r.Next(6) switch
+    {
+        0 => null,
+        1 => [],
+        2 => Encoding.UTF8.GetBytes(Pick(r, JsonJunk)),
+        3 => RandomBytes(r, 1 + r.Next(300)),
+        4 => [0xff, 0xfe, 0xfd, 0xc3, 0x28, 0xed, 0xa0, 0x80],
+        _ => Encoding.UTF8.GetBytes("value-" + r.Next()),
+    };
+
+    private static string Fill(Random r, string template)
+    {
+        var s = template;
+        while (s.Contains("{uuid}", StringComparison.Ordinal))
+        {
+            s = ReplaceFirst(s, "{uuid}", Uuid(r));
+        }
+
+        while (s.Contains("{rand}", StringComparison.Ordinal))
+        {
+            s = ReplaceFirst(s, "{rand}", RandomSegment(r));
+        }
+
+        return s.Replace("{key}", "fuzz/" + RandomSegment(r), StringComparison.Ordinal)
+            .Replace("{id}", r.Next(2) == 0 ? Uuid(r) : RandomSegment(r), StringComparison.Ordinal)
+            .Replace("{node}", RandomSegment(r), StringComparison.Ordinal)
+            .Replace("{name}", RandomSegment(r), StringComparison.Ordinal);
+    }
+
+    private static string ReplaceFirst(string s, string what, string with)
+    {
+        var at = s.IndexOf(what, StringComparison.Ordinal);
+        return s[..at] + with + s[(at + what.Length)..];
+    }
+
+    private static string RandomSegment(Random r)
+    {
+        const string chars = "abcdefghijklmnopqrstuvwxyz0123456789-_.~%!$'()*+,;=:@";
+        var length = 1 + r.Next(12);
+        var sb = new StringBuilder(length);
+        for (var i = 0; i < length; i++)
+        {
+            sb.Append(chars[r.Next(chars.Length)]);
+        }
+
+        return sb.ToString();
+    }
+
+    private static string Uuid(Random r)
+    {
+        var bytes = new byte[16];
+        r.NextBytes(bytes);
+        return new Guid(bytes).ToString();
+    }
+
+    private static byte[] RandomBytes(Random r, int length)
+    {
+        var bytes = new byte[length];
+        r.NextBytes(bytes);
+        return bytes;
+    }
+
+    private static T Pick<T>(Random r, IReadOnlyList<T> items) => items[r.Next(items.Count)];
+
+    private static byte[] Ascii(string s) => Encoding.ASCII.GetBytes(s);
+}
