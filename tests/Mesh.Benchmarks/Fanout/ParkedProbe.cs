@@ -11,8 +11,8 @@ internal sealed record ParkedOutcome(bool Parked, TimeSpan Waited, string How);
 /// against requests still being parsed. The client cannot see that by itself: a sent request is only bytes in a
 /// kernel buffer. Two ways, best first:
 /// <list type="number">
-/// <item>The agent says so: a gauge in <c>/v1/agent/metrics</c> ending in <c>queries_blocking</c> (Consul's is
-/// <c>consul.rpc.queries_blocking</c>, the number of blocking queries in flight) reaches the expected count.</item>
+/// <item>The agent says so: its gauge of blocking queries in flight in <c>/v1/agent/metrics</c> rises by the
+/// expected count. Mesh publishes <c>mesh.api.blocking_queries</c>, Consul <c>consul.rpc.queries_blocking</c>.</item>
 /// <item>The kernel and the agent's CPU say so together. The kernel's TCP table shows when the agent has accepted
 /// every connection and read every request byte (nothing in its accept queue, no half-open handshake, no unread
 /// bytes on its sockets). What remains after that is pure CPU work (parse, route, register a watch) with nothing to
@@ -23,7 +23,7 @@ internal sealed record ParkedOutcome(bool Parked, TimeSpan Waited, string How);
 /// </summary>
 internal static class ParkedProbe
 {
-    public const string GaugeSuffix = "queries_blocking";
+    private static readonly string[] GaugeSuffixes = [".blocking_queries", ".queries_blocking"];
 
     /// <summary>CPU is sampled over windows this long; /proc reports it in 10 ms ticks.</summary>
     private static readonly TimeSpan Window = TimeSpan.FromMilliseconds(500);
@@ -41,7 +41,7 @@ internal static class ParkedProbe
     /// baseline that the armed watchers add to.
     /// </summary>
     public static async Task<(string Name, double Value)?> GaugeBaselineAsync(AgentApi api, CancellationToken cancellation) =>
-        await api.GaugeAsync(GaugeSuffix, cancellation);
+        await api.GaugeAsync(GaugeSuffixes, cancellation);
 
     public static async Task<ParkedOutcome> WaitAsync(
         AgentProcess agent, AgentApi api, (string Name, double Value)? gaugeBaseline, int expected, CancellationToken cancellation)
@@ -51,7 +51,7 @@ internal static class ParkedProbe
         {
             while (clock.Elapsed < GiveUpAfter)
             {
-                var gauge = await api.GaugeAsync(GaugeSuffix, cancellation);
+                var gauge = await api.GaugeAsync(GaugeSuffixes, cancellation);
                 if (gauge is { } g && g.Value - baseline.Value >= expected)
                     return new ParkedOutcome(true, clock.Elapsed, $"agent gauge {g.Name} = {g.Value:#,0}");
                 await Task.Delay(100, cancellation);

@@ -43,10 +43,10 @@ internal sealed class AgentApi : IDisposable
     }
 
     /// <summary>
-    /// The value of the first gauge in <c>/v1/agent/metrics</c> whose name ends with <paramref name="nameSuffix"/>,
-    /// with its full name; null when the endpoint or the gauge does not exist.
+    /// The value of the first gauge in <c>/v1/agent/metrics</c> whose name ends with one of
+    /// <paramref name="nameSuffixes"/>, with its full name; null when the endpoint or the gauge does not exist.
     /// </summary>
-    public async Task<(string Name, double Value)?> GaugeAsync(string nameSuffix, CancellationToken cancellation)
+    public async Task<(string Name, double Value)?> GaugeAsync(IReadOnlyList<string> nameSuffixes, CancellationToken cancellation)
     {
         using var response = await _http.GetAsync("v1/agent/metrics", cancellation);
         if (response.StatusCode != HttpStatusCode.OK) return null;
@@ -57,7 +57,7 @@ internal sealed class AgentApi : IDisposable
             foreach (var gauge in gauges.EnumerateArray())
             {
                 var name = gauge.TryGetProperty("Name", out var n) ? n.GetString() : null;
-                if (name is not null && name.EndsWith(nameSuffix, StringComparison.Ordinal)
+                if (name is not null && nameSuffixes.Any(suffix => name.EndsWith(suffix, StringComparison.Ordinal))
                     && gauge.TryGetProperty("Value", out var v) && v.TryGetDouble(out var value))
                     return (name, value);
             }

@@ -59,8 +59,9 @@ internal sealed class FanoutScenario : IScenario
             for (var round = 1; round <= context.Options.Rounds; round++)
             {
                 var r = await RunRoundAsync(context, watchers, index, round, gauge, cancellation);
-                log.WriteLine($"fanout: round {round}: answered {r.Answered:#,0}/{count:#,0}, p50 {Figure.Format(r.P50, "ms")} ms, " +
-                              $"p99 {Figure.Format(r.P99, "ms")} ms, max {Figure.Format(r.Max, "ms")} ms, agent RSS {Megabytes(r.RssBytes):#,0} MB");
+                log.WriteLine($"fanout: round {round}: answered {r.Answered:#,0}/{count:#,0}, first {Figure.Format(r.Min, "ms")} ms, " +
+                              $"p50 {Figure.Format(r.P50, "ms")} ms, p99 {Figure.Format(r.P99, "ms")} ms, max {Figure.Format(r.Max, "ms")} ms, " +
+                              $"agent RSS {Megabytes(r.RssBytes):#,0} MB; CPU while answering: agent {r.AgentCpuMs:#,0} ms, client {r.ClientCpuMs:#,0} ms");
 
                 var p = $"round{round}_";
                 figures.Add(new Figure($"round {round} arm time", p + "arm_s", r.ArmSeconds, "s"));
@@ -69,6 +70,8 @@ internal sealed class FanoutScenario : IScenario
                 figures.Add(new Figure($"round {round} latency p99", p + "p99_ms", r.P99, "ms"));
                 figures.Add(new Figure($"round {round} latency max", p + "max_ms", r.Max, "ms"));
                 figures.Add(new Figure($"round {round} answered new index", p + "answered", r.Answered, ""));
+                figures.Add(new Figure($"round {round} agent CPU answering", p + "agent_cpu_ms", r.AgentCpuMs, "ms"));
+                figures.Add(new Figure($"round {round} client CPU answering", p + "client_cpu_ms", r.ClientCpuMs, "ms"));
                 if (!r.Parked.Parked) notes.Add($"round {round}: watchers not confirmed parked ({r.Parked.How}); the write went ahead anyway");
                 else if (round == 1) notes.Add($"parked: {r.Parked.How}");
                 if (r.Early > 0) notes.Add($"round {round}: {r.Early:#,0} watchers answered before the write (a blocking query returned early)");
@@ -92,8 +95,11 @@ internal sealed class FanoutScenario : IScenario
         return new ScenarioResult(Name, figures, notes);
     }
 
+    /// <summary>One round's figures. The CPU times, spent by each side between the write and the last answer, show
+    /// whether the latency is the agent's or the client's: both share the same cores.</summary>
     private sealed record RoundResult(
-        double ArmSeconds, ParkedOutcome Parked, long RssBytes, int Early, int ArmFailures, int Answered, double P50, double P99, double Max);
+        double ArmSeconds, ParkedOutcome Parked, long RssBytes, int Early, int ArmFailures, int Answered,
+        double Min, double P50, double P99, double Max, double AgentCpuMs, double ClientCpuMs);
 
     private static async Task<RoundResult> RunRoundAsync(
         BenchContext context, RawWatcher?[] watchers, ulong index, int round, (string Name, double Value)? gauge, CancellationToken cancellation)
@@ -142,10 +148,14 @@ internal sealed class FanoutScenario : IScenario
         var early = responses.Count((t) => t.IsCompletedSuccessfully);
 
         // A new value every round: a write that changes nothing does not bump the index and would wake nobody.
+        var agentTicks = agent.CpuTicks();
+        var clientCpu = Process.GetCurrentProcess().TotalProcessorTime;
         var start = Stopwatch.GetTimestamp();
         await context.Api.PutAsync(Key, $"round-{round}-{Guid.NewGuid():N}", cancellation);
         await Task.WhenAny(Task.WhenAll(responses), Task.Delay(AnswerTimeout, cancellation));
         roundCancel.Cancel(); // stragglers: their connections are dropped below and re-opened next round
+        var agentCpuMs = (agent.CpuTicks() - agentTicks) * 1000.0 / ProcFs.UserHz;
+        var clientCpuMs = (Process.GetCurrentProcess().TotalProcessorTime - clientCpu).TotalMilliseconds;
 
         var latencies = new double[count];
         var answered = 0;
@@ -173,7 +183,7 @@ internal sealed class FanoutScenario : IScenario
 
         Array.Sort(latencies);
         return new RoundResult(armSeconds, parked, rss, early, armFailures, answered,
-            Percentile(latencies, 0.50), Percentile(latencies, 0.99), latencies[^1]);
+            latencies[0], Percentile(latencies, 0.50), Percentile(latencies, 0.99), latencies[^1], agentCpuMs, clientCpuMs);
     }
 
     /// <summary>Nearest-rank percentile of sorted values: the smallest value at or below which p of them lie.</summary>
