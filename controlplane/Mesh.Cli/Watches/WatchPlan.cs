@@ -8,7 +8,7 @@ namespace Mesh.Cli.Watches;
 /// whose index or content did not change, hand real changes (and the first answer) to the handler, and back off
 /// quadratically after errors instead of hammering the agent. Index rules from Consul's blocking-query guidance:
 /// an index that went backwards resets to 0 (the store was restored or a different server answered), and an index
-/// of 0 is replaced by 1 so the next query still blocks.
+/// of 0 is replaced by 1 so the next query still blocks. After an error the index restarts from 0, as in Consul.
 /// </summary>
 internal sealed class WatchPlan
 {
@@ -74,9 +74,10 @@ internal sealed class WatchPlan
             // Same index: the blocking query timed out without a change.
             if (lastIndex is { } previous && previous == result.Index) continue;
 
-            var hadPrevious = lastIndex is not null;
             lastIndex = NextIndex(lastIndex, result.Index);
-            if (hadPrevious && lastResult == result.Compact) continue;
+            // Unlike Consul's plan, which forgets the last result after an error and so re-runs the handler with
+            // unchanged data, the result survives errors: a transient failure must not look like a change.
+            if (lastResult is not null && lastResult == result.Compact) continue;
 
             lastResult = result.Compact;
             if (!await handler(result).ConfigureAwait(false)) return;
