@@ -1,3 +1,4 @@
+using Mesh.State.Commands;
 using Mesh.State.Tables;
 using Mesh.State.Watch;
 
@@ -110,6 +111,18 @@ public sealed class StateView
 
     /// <summary>One check of a node, or null.</summary>
     public HealthCheck? GetCheck(string node, string checkId) => _root.Checks.Get(HealthCheck.RowKeyOf(node, checkId));
+
+    /// <summary>
+    /// Runs a transaction of read-only KV operations (<c>get</c>, <c>get-tree</c>, <c>check-*</c>) against this view.
+    /// Write verbs are refused: writes go through the log.
+    /// </summary>
+    public CommandResult ReadTxn(IReadOnlyList<KvOp> ops)
+    {
+        ArgumentNullException.ThrowIfNull(ops);
+        if (ops.Any(o => !KvVerbs.ReadOnly.Contains(o.Verb)))
+            throw new ArgumentException("a read transaction may hold only read verbs", nameof(ops));
+        return KvOperations.RunTxn(new WriteTxn(_root, _root.Index, DateTime.UtcNow), ops);
+    }
 
     /// <summary>Counts of rows per table, for metrics.</summary>
     public IReadOnlyDictionary<string, int> RowCounts() => new Dictionary<string, int>

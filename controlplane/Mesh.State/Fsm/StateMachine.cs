@@ -42,7 +42,7 @@ public sealed class StateMachine : IStateMachine
             result = command switch
             {
                 KvCommand kv => ApplyKv(txn, kv.Op),
-                TxnCommand t => ApplyTxn(txn, t.Ops),
+                TxnCommand t => KvOperations.RunTxn(txn, t.Ops),
                 SessionCreateCommand c => Created(txn.SessionCreate(c.Session)),
                 SessionDestroyCommand d => Done(txn.SessionDestroy(d.ID)),
                 TombstoneReapCommand r => Reap(txn, r.Index),
@@ -81,28 +81,6 @@ public sealed class StateMachine : IStateMachine
     {
         var outcome = KvOperations.Run(txn, op);
         return outcome.Error is null ? CommandResult.True : CommandResult.False;
-    }
-
-    private static CommandResult ApplyTxn(WriteTxn txn, IReadOnlyList<KvOp> ops)
-    {
-        var results = new List<TxnResult>();
-        List<TxnError>? errors = null;
-        for (var i = 0; i < ops.Count; i++)
-        {
-            KvOperations.Outcome outcome;
-            try
-            {
-                outcome = KvOperations.Run(txn, ops[i]);
-            }
-            catch (StoreException ex)
-            {
-                outcome = new KvOperations.Outcome([], ex.Message);
-            }
-            // As Consul does, every operation runs so the client learns of every failure at once.
-            if (outcome.Error is not null) (errors ??= []).Add(new TxnError(i, outcome.Error));
-            else results.AddRange(outcome.Entries.Select(e => new TxnResult(e)));
-        }
-        return errors is null ? new CommandResult(true, Results: results) : new CommandResult(false, Errors: errors);
     }
 
     /// <inheritdoc />

@@ -15,6 +15,31 @@ internal static class KvOperations
     private static Outcome Blank(KvEntry e) => new([e with { Value = null }], null);
     private static Outcome Fail(string what) => new([], what);
 
+    /// <summary>
+    /// Runs a transaction's operations in order. As Consul does, every operation runs even after one fails, so the
+    /// client learns of every failure at once; the caller then discards the transaction.
+    /// </summary>
+    public static CommandResult RunTxn(WriteTxn txn, IReadOnlyList<KvOp> ops)
+    {
+        var results = new List<TxnResult>();
+        List<TxnError>? errors = null;
+        for (var i = 0; i < ops.Count; i++)
+        {
+            Outcome outcome;
+            try
+            {
+                outcome = Run(txn, ops[i]);
+            }
+            catch (StoreException ex)
+            {
+                outcome = Fail(ex.Message);
+            }
+            if (outcome.Error is not null) (errors ??= []).Add(new TxnError(i, outcome.Error));
+            else results.AddRange(outcome.Entries.Select(e => new TxnResult(e)));
+        }
+        return errors is null ? new CommandResult(true, Results: results) : new CommandResult(false, Errors: errors);
+    }
+
     public static Outcome Run(WriteTxn txn, KvOp op)
     {
         switch (op.Verb)

@@ -1,0 +1,53 @@
+namespace Mesh.Agent.Config;
+
+/// <summary>Listening ports; -1 turns a listener off, 0 asks the OS for a free port.</summary>
+public sealed record PortsConfig
+{
+    public int Http { get; init; } = 8500;
+    public int Https { get; init; } = -1;
+    public int Dns { get; init; } = 8600;
+    public int Grpc { get; init; } = 8502;
+    public int Server { get; init; } = 8300;
+    public int SerfLan { get; init; } = 8301;
+    public int SerfWan { get; init; } = 8302;
+}
+
+/// <summary>The agent's configuration, merged from defaults, config files and flags (later wins).</summary>
+public sealed record AgentConfig
+{
+    public bool DevMode { get; init; }
+    public bool Server { get; init; }
+    public bool Bootstrap { get; init; }
+    public int BootstrapExpect { get; init; }
+    public string Datacenter { get; init; } = "dc1";
+    public string NodeName { get; init; } = Environment.MachineName.ToLowerInvariant();
+    /// <summary>Node ID (a UUID); empty means "make one".</summary>
+    public string NodeId { get; init; } = "";
+    public bool DisableHostNodeId { get; init; } = true;
+    /// <summary>Addresses the HTTP (and later DNS) listeners bind, space separated as Consul's <c>client_addr</c>.</summary>
+    public string ClientAddr { get; init; } = "127.0.0.1";
+    /// <summary>Address for cluster communication (server RPC, gossip).</summary>
+    public string BindAddr { get; init; } = "0.0.0.0";
+    /// <summary>Address advertised to other nodes; defaults to the bind address (or 127.0.0.1 when that is 0.0.0.0).</summary>
+    public string AdvertiseAddr { get; init; } = "";
+    public PortsConfig Ports { get; init; } = new();
+    public string DataDir { get; init; } = "";
+    public string Domain { get; init; } = "consul.";
+    public string LogLevel { get; init; } = "info";
+    public bool LogJson { get; init; }
+    public string PidFile { get; init; } = "";
+    public bool Ui { get; init; }
+    /// <summary>Pretty-print every JSON response (always on in dev mode, as Consul does).</summary>
+    public bool PrettyJson { get; init; }
+    /// <summary>How long KV tombstones are kept before they are reaped.</summary>
+    public TimeSpan TombstoneTtl { get; init; } = TimeSpan.FromMinutes(15);
+    /// <summary>How often the reaper looks for expired tombstones.</summary>
+    public TimeSpan TombstoneTtlGranularity { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>Smallest session TTL accepted.</summary>
+    public TimeSpan SessionTtlMin { get; init; } = TimeSpan.FromSeconds(10);
+    public IReadOnlyList<string> ConfigFiles { get; init; } = [];
+
+    /// <summary>The address other nodes reach this one on.</summary>
+    public string EffectiveAdvertiseAddr =>
+        AdvertiseAddr.Length > 0 ? AdvertiseAddr : BindAddr is "0.0.0.0" or "::" or "" ? "127.0.0.1" : BindAddr;
+}

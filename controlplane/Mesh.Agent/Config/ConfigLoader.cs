@@ -1,0 +1,124 @@
+using System.Text.Json;
+
+namespace Mesh.Agent.Config;
+
+/// <summary>
+/// Loads Consul-style JSON config files: <c>-config-file</c> paths and every <c>*.json</c> of a <c>-config-dir</c> in
+/// name order, merged so later values win. Keys are Consul's snake_case names; an unknown key is an error naming the
+/// file and the key, as Consul does, so a typo never silently falls back to a default.
+/// </summary>
+public static class ConfigLoader
+{
+    /// <summary>Applies the files (in order) on top of <paramref name="config"/>.</summary>
+    /// <exception cref="ConfigException">A file is missing, malformed or has an unknown or mistyped key.</exception>
+    public static AgentConfig ApplyFiles(AgentConfig config, IEnumerable<string> paths)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        foreach (var path in paths) config = ApplyFile(config, path);
+        return config;
+    }
+
+    /// <summary>Expands a <c>-config-dir</c> to its <c>*.json</c> files in name order.</summary>
+    public static IEnumerable<string> FilesInDir(string dir)
+    {
+        if (!Directory.Exists(dir)) throw new ConfigException($"config dir \"{dir}\" does not exist");
+        return Directory.GetFiles(dir, "*.json").Order(StringComparer.Ordinal);
+    }
+
+    private static AgentConfig ApplyFile(AgentConfig c, string path)
+    {
+        string text;
+        try { text = File.ReadAllText(path); }
+        catch (IOException ex) { throw new ConfigException($"cannot read config file \"{path}\": {ex.Message}"); }
+        catch (UnauthorizedAccessException ex) { throw new ConfigException($"cannot read config file \"{path}\": {ex.Message}"); }
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
+        catch (JsonException ex) { throw new ConfigException($"config file \"{path}\" is not valid JSON: {ex.Message}"); }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ConfigException($"config file \"{path}\" must hold a JSON object");
+            foreach (var p in doc.RootElement.EnumerateObject())
+                c = ApplyKey(c, path, p);
+        }
+        return c with { ConfigFiles = [.. c.ConfigFiles, path] };
+    }
+
+    private static AgentConfig ApplyKey(AgentConfig c, string file, JsonProperty p) => p.Name switch
+    {
+        "datacenter" => c with { Datacenter = Str(file, p) },
+        "node_name" => c with { NodeName = Str(file, p) },
+        "node_id" => c with { NodeId = Str(file, p) },
+        "disable_host_node_id" => c with { DisableHostNodeId = Bool(file, p) },
+        "client_addr" => c with { ClientAddr = Str(file, p) },
+        "bind_addr" => c with { BindAddr = Str(file, p) },
+        "advertise_addr" => c with { AdvertiseAddr = Str(file, p) },
+        "data_dir" => c with { DataDir = Str(file, p) },
+        "domain" => c with { Domain = Str(file, p) },
+        "log_level" => c with { LogLevel = Str(file, p) },
+        "log_json" => c with { LogJson = Bool(file, p) },
+        "pid_file" => c with { PidFile = Str(file, p) },
+        "server" => c with { Server = Bool(file, p) },
+        "bootstrap" => c with { Bootstrap = Bool(file, p) },
+        "bootstrap_expect" => c with { BootstrapExpect = Int(file, p) },
+        "ui" => c with { Ui = Bool(file, p) },
+        "tombstone_ttl" => c with { TombstoneTtl = Duration(file, p) },
+        "session_ttl_min" => c with { SessionTtlMin = Duration(file, p) },
+        "ports" => c with { Ports = ApplyPorts(c.Ports, file, p.Value) },
+        "addresses" => ApplyAddresses(c, file, p.Value),
+        _ => throw new ConfigException($"config file \"{file}\": invalid config key {p.Name}"),
+    };
+
+    private static PortsConfig ApplyPorts(PortsConfig ports, string file, JsonElement e)
+    {
+        if (e.ValueKind != JsonValueKind.Object) throw new ConfigException($"config file \"{file}\": ports must be an object");
+        foreach (var p in e.EnumerateObject())
+        {
+            ports = p.Name switch
+            {
+                "http" => ports with { Http = Int(file, p) },
+                "https" => ports with { Https = Int(file, p) },
+                "dns" => ports with { Dns = Int(file, p) },
+                "grpc" => ports with { Grpc = Int(file, p) },
+                "server" => ports with { Server = Int(file, p) },
+                "serf_lan" => ports with { SerfLan = Int(file, p) },
+                "serf_wan" => ports with { SerfWan = Int(file, p) },
+                _ => throw new ConfigException($"config file \"{file}\": invalid config key ports.{p.Name}"),
+            };
+        }
+        return ports;
+    }
+
+    private static AgentConfig ApplyAddresses(AgentConfig c, string file, JsonElement e)
+    {
+        if (e.ValueKind != JsonValueKind.Object) throw new ConfigException($"config file \"{file}\": addresses must be an object");
+        foreach (var p in e.EnumerateObject())
+        {
+            c = p.Name switch
+            {
+                "http" => c with { ClientAddr = Str(file, p) },
+                _ => throw new ConfigException($"config file \"{file}\": invalid config key addresses.{p.Name}"),
+            };
+        }
+        return c;
+    }
+
+    private static string Str(string file, JsonProperty p) => p.Value.ValueKind == JsonValueKind.String
+        ? p.Value.GetString()! : throw new ConfigException($"config file \"{file}\": {p.Name} must be a string");
+
+    private static bool Bool(string file, JsonProperty p) => p.Value.ValueKind switch
+    {
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        _ => throw new ConfigException($"config file \"{file}\": {p.Name} must be a boolean"),
+    };
+
+    private static int Int(string file, JsonProperty p) => p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetInt32(out var n)
+        ? n : throw new ConfigException($"config file \"{file}\": {p.Name} must be an integer");
+
+    private static TimeSpan Duration(string file, JsonProperty p) =>
+        p.Value.ValueKind == JsonValueKind.String && GoDuration.TryParse(p.Value.GetString(), out var d)
+            ? d : throw new ConfigException($"config file \"{file}\": {p.Name} must be a duration such as \"15m\"");
+}
+
+/// <summary>Configuration that cannot be used; the message says which file and key.</summary>
+public sealed class ConfigException(string message) : Exception(message);

@@ -1,0 +1,229 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Net;
+using Mesh.Agent.Config;
+using Mesh.Agent.Events;
+using Mesh.Agent.Http;
+using Mesh.Agent.Logging;
+using Mesh.Agent.Server;
+using Mesh.Agent.Telemetry;
+using Mesh.Consensus;
+using Mesh.Consensus.Dev;
+using Mesh.State;
+using Mesh.State.Commands;
+using Mesh.State.Fsm;
+using Mesh.State.Tables;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Agent.Hosting;
+
+/// <summary>
+/// A running agent: state store, log, FSM, HTTP API and background loops, wired together. Start one with
+/// <see cref="StartAsync"/>; dispose it (or call <c>/v1/agent/leave</c>) to stop it.
+/// </summary>
+public sealed partial class AgentHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly IReplicatedLog _log;
+    private readonly SessionTimers _sessionTimers;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _reaper;
+    private readonly ILogger _logger;
+    private readonly AgentLoggerProvider _logs;
+    private int _disposed;
+
+    private AgentHost(WebApplication app, IReplicatedLog log, SessionTimers sessionTimers, StateStore store, AgentConfig config,
+        AgentIdentity identity, IReadOnlyList<Uri> httpAddresses, TombstoneReaper reaper, ILogger logger, AgentLoggerProvider logs)
+    {
+        _app = app;
+        _log = log;
+        _sessionTimers = sessionTimers;
+        Store = store;
+        Config = config;
+        Identity = identity;
+        HttpAddresses = httpAddresses;
+        _logger = logger;
+        _logs = logs;
+        _reaper = reaper.RunAsync(config.TombstoneTtlGranularity, _stopping.Token);
+    }
+
+    /// <summary>The agent's configuration.</summary>
+    public AgentConfig Config { get; }
+
+    /// <summary>Who the agent is.</summary>
+    public AgentIdentity Identity { get; }
+
+    /// <summary>The state store (read-only use: writes go through the log).</summary>
+    public StateStore Store { get; }
+
+    /// <summary>Where the HTTP API listens (the real ports when 0 was asked for).</summary>
+    public IReadOnlyList<Uri> HttpAddresses { get; }
+
+    /// <summary>Completes when the agent has been asked to stop (leave, signal or dispose).</summary>
+    public Task Stopped => _app.Lifetime.ApplicationStopping.IsCancellationRequested
+        ? Task.CompletedTask
+        : Task.Delay(Timeout.Infinite, _app.Lifetime.ApplicationStopping).ContinueWith(static _ => { }, TaskScheduler.Default);
+
+    /// <summary>Starts an agent with <paramref name="config"/>, logging to <paramref name="output"/>.</summary>
+    /// <exception cref="ConfigException">The configuration cannot run (a mode this version lacks, a bad address...).</exception>
+    public static async Task<AgentHost> StartAsync(AgentConfig config, TextWriter output, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(output);
+        Validate(config);
+        AgentLoggerProvider.TryParseLevel(config.LogLevel, out var level);
+        var logs = new AgentLoggerProvider(output, level, config.LogJson);
+        var loggerFactory = LoggerFactory.Create(b =>
+        {
+            b.ClearProviders();
+            b.AddProvider(logs);
+            b.SetMinimumLevel(LogLevel.Trace);
+            // The framework's own chatter stays out unless something goes wrong.
+            b.AddFilter("Microsoft", LogLevel.Warning);
+            b.AddFilter("System", LogLevel.Warning);
+        });
+        var logger = loggerFactory.CreateLogger("Mesh.Agent.Agent");
+
+        var identity = new AgentIdentity(
+            string.IsNullOrEmpty(config.NodeId) ? Guid.NewGuid().ToString() : config.NodeId,
+            config.NodeName, config.Datacenter, config.EffectiveAdvertiseAddr, DateTime.UtcNow);
+        var time = TimeProvider.System;
+        var store = new StateStore();
+        var fsm = new StateMachine(store);
+        var serverAddr = $"{identity.AdvertiseAddr}:{config.Ports.Server.ToString(CultureInfo.InvariantCulture)}";
+        var log = new InMemoryLog(fsm, serverAddr);
+        var writer = new StateWriter(log, time);
+        var sessionTimers = new SessionTimers(writer, time, loggerFactory.CreateLogger<SessionTimers>());
+        var reaper = new TombstoneReaper(store, writer, time, config.TombstoneTtl, loggerFactory.CreateLogger<TombstoneReaper>());
+        var metrics = new Metrics();
+        RegisterGauges(metrics, store, log, sessionTimers);
+        var events = new EventBuffer();
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "mesh" });
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(loggerFactory);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        builder.WebHost.UseKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = 8 * 1024 * 1024;
+            k.Limits.MaxConcurrentConnections = null;
+            k.Limits.MaxConcurrentUpgradedConnections = null;
+            k.Limits.KeepAliveTimeout = TimeSpan.FromMinutes(2);
+            foreach (var addr in ClientAddresses(config))
+                k.Listen(addr, config.Ports.Http, o => o.Protocols = HttpProtocols.Http1);
+        });
+        var app = builder.Build();
+        WebApplication? appRef = app;
+        var api = new HttpApi(config, store, writer, sessionTimers, events, metrics, logs, identity,
+            () => appRef.Lifetime.StopApplication(), loggerFactory.CreateLogger<HttpApi>());
+        api.Stopping = app.Lifetime.ApplicationStopping;
+        app.Run(api.HandleAsync);
+
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .Select(a => new Uri(a.Replace("[::]", "[::1]", StringComparison.Ordinal))).ToList();
+
+        // The agent registers its own node through the log, like any other write, with the serfHealth check sessions tie to.
+        var register = new RegisterNodeCommand(
+            new Node
+            {
+                ID = identity.NodeId,
+                Name = identity.NodeName,
+                Address = identity.AdvertiseAddr,
+                Datacenter = identity.Datacenter,
+                TaggedAddresses = new Dictionary<string, string> { ["lan"] = identity.AdvertiseAddr, ["wan"] = identity.AdvertiseAddr }
+                    .ToImmutableDictionary(StringComparer.Ordinal),
+                Meta = new Dictionary<string, string> { ["consul-network-segment"] = "" }.ToImmutableDictionary(StringComparer.Ordinal),
+            },
+            [new HealthCheck
+            {
+                Node = identity.NodeName,
+                CheckID = "serfHealth",
+                Name = "Serf Health Status",
+                Status = HealthStatus.Passing,
+                Output = "Agent alive and reachable",
+                Type = "",
+            }]);
+        await writer.ApplyAsync(register, cancellationToken).ConfigureAwait(false);
+        sessionTimers.Initialize(store.View());
+
+        var host = new AgentHost(app, log, sessionTimers, store, config, identity, addresses, reaper, logger, logs);
+        if (config.PidFile.Length > 0) await File.WriteAllTextAsync(config.PidFile, Environment.ProcessId.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+        host.LogStarted(identity.NodeName, identity.NodeId, identity.Datacenter);
+        foreach (var a in addresses) host.LogListening(a.ToString().TrimEnd('/'));
+        return host;
+    }
+
+    private static void Validate(AgentConfig config)
+    {
+        if (!config.DevMode)
+            throw new ConfigException("only -dev mode is available in this version: persistent servers and client agents arrive with Raft and gossip");
+        if (!AgentLoggerProvider.TryParseLevel(config.LogLevel, out _))
+            throw new ConfigException($"invalid log level \"{config.LogLevel}\": use trace, debug, info, warn or err");
+        if (config.Ports.Http is < -1 or > 65535) throw new ConfigException($"invalid HTTP port {config.Ports.Http}");
+        if (config.Ports.Http == -1) throw new ConfigException("the HTTP API cannot be disabled in this version (ports.http = -1)");
+        if (config.NodeId.Length > 0 && !Guid.TryParse(config.NodeId, out _)) throw new ConfigException($"node ID \"{config.NodeId}\" is not a UUID");
+        if (config.NodeName.Length == 0) throw new ConfigException("node name cannot be empty");
+        _ = ClientAddresses(config);
+    }
+
+    private static IEnumerable<IPAddress> ClientAddresses(AgentConfig config)
+    {
+        var parts = config.ClientAddr.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0) throw new ConfigException("client address cannot be empty");
+        return parts.Select(p => IPAddress.TryParse(p, out var ip) ? ip : throw new ConfigException($"client address \"{p}\" is not an IP address")).ToList();
+    }
+
+    private static void RegisterGauges(Metrics metrics, StateStore store, IReplicatedLog log, SessionTimers timers)
+    {
+        metrics.Gauge("runtime.alloc_bytes", () => GC.GetTotalMemory(false));
+        metrics.Gauge("runtime.heap_size_bytes", () => GC.GetGCMemoryInfo().HeapSizeBytes);
+        metrics.Gauge("runtime.rss_bytes", () => Environment.WorkingSet);
+        metrics.Gauge("runtime.threads", () => System.Threading.ThreadPool.ThreadCount);
+        metrics.Gauge("runtime.gc_count", () => GC.CollectionCount(0));
+        metrics.Gauge("raft.applied_index", () => log.AppliedIndex);
+        metrics.Gauge("raft.leader", () => log.Leadership.IsLeader ? 1 : 0);
+        metrics.Gauge("state.kv_entries", () => store.View().RowCounts()[TableNames.Kvs]);
+        metrics.Gauge("state.tombstones", () => store.View().RowCounts()[TableNames.Tombstones]);
+        metrics.Gauge("state.sessions", () => store.View().RowCounts()[TableNames.Sessions]);
+        metrics.Gauge("state.watch_slots", () => store.Watches.Slots);
+        metrics.Gauge("session_ttl.active", () => timers.Count);
+    }
+
+    /// <summary>Stops the agent: the API first, then the background loops and the log.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        LogStopping();
+        _stopping.Cancel();
+        try
+        {
+            await _app.StopAsync().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) { }
+        await _reaper.ConfigureAwait(false);
+        _sessionTimers.Dispose();
+        await _log.DisposeAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        if (Config.PidFile.Length > 0) File.Delete(Config.PidFile);
+        _logs.Dispose();
+        _stopping.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "agent started: node {Node} ({NodeId}) in datacenter {Datacenter}, dev mode, single-node in-memory log")]
+    private partial void LogStarted(string node, string nodeId, string datacenter);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "HTTP API listening on {Address}")]
+    private partial void LogListening(string address);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "agent stopping")]
+    private partial void LogStopping();
+}

@@ -1,0 +1,246 @@
+using System.Diagnostics;
+using Mesh.Agent.Config;
+using Mesh.Agent.Events;
+using Mesh.Agent.Hosting;
+using Mesh.Agent.Logging;
+using Mesh.Agent.Server;
+using Mesh.Agent.Telemetry;
+using Mesh.Consensus;
+using Mesh.State;
+using Mesh.State.Watch;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Agent.Http;
+
+/// <summary>
+/// The <c>/v1</c> HTTP API: Consul's paths, shapes, status codes and headers. One terminal handler with its own
+/// route table keeps the hot path (a KV read) to a dictionary lookup and one JSON write.
+/// </summary>
+internal sealed partial class HttpApi
+{
+    /// <summary>Largest KV value accepted (Consul's 512 KiB).</summary>
+    public const int MaxKvValueSize = 512 * 1024;
+
+    /// <summary>Largest transaction body accepted (Consul's <c>txn_max_req_len</c>).</summary>
+    public const int MaxTxnBodySize = 512 * 1024;
+
+    /// <summary>Most operations in one transaction.</summary>
+    public const int MaxTxnOps = 64;
+
+    private const int MaxJsonBodySize = 1024 * 1024;
+
+    private readonly AgentConfig _config;
+    private readonly StateStore _store;
+    private readonly StateWriter _writer;
+    private readonly IReplicatedLog _log;
+    private readonly SessionTimers _sessionTimers;
+    private readonly EventBuffer _events;
+    private readonly Metrics _metrics;
+    private readonly AgentLoggerProvider _logs;
+    private readonly AgentIdentity _identity;
+    private readonly Action _leave;
+    private readonly ILogger _logger;
+    private readonly Dictionary<string, Route> _exact = new(StringComparer.Ordinal);
+    private readonly List<Route> _prefixes = [];
+    private long _blocking;
+
+    /// <summary>Fires when the agent shuts down: parked blocking queries answer at once instead of holding shutdown.</summary>
+    public CancellationToken Stopping { get; set; }
+
+    public HttpApi(AgentConfig config, StateStore store, StateWriter writer, SessionTimers sessionTimers, EventBuffer events,
+        Metrics metrics, AgentLoggerProvider logs, AgentIdentity identity, Action leave, ILogger<HttpApi> logger)
+    {
+        _config = config;
+        _store = store;
+        _writer = writer;
+        _log = writer.Log;
+        _sessionTimers = sessionTimers;
+        _events = events;
+        _metrics = metrics;
+        _logs = logs;
+        _identity = identity;
+        _leave = leave;
+        _logger = logger;
+        MapRoutes();
+        metrics.Gauge("api.blocking_queries", () => Interlocked.Read(ref _blocking));
+    }
+
+    private delegate Task Handler(ApiRequest request);
+
+    private sealed record Route(string Path, bool Prefix, string[] Methods, Handler Handler, string MetricPath);
+
+    private void MapRoutes()
+    {
+        Map("/v1/kv/", true, ["GET", "PUT", "DELETE"], Kv);
+        Map("/v1/txn", false, ["PUT"], Txn);
+        Map("/v1/session/create", false, ["PUT"], SessionCreate);
+        Map("/v1/session/destroy/", true, ["PUT"], SessionDestroy);
+        Map("/v1/session/renew/", true, ["PUT"], SessionRenew);
+        Map("/v1/session/info/", true, ["GET"], SessionInfo);
+        Map("/v1/session/node/", true, ["GET"], SessionNode);
+        Map("/v1/session/list", false, ["GET"], SessionList);
+        Map("/v1/event/fire/", true, ["PUT"], EventFire);
+        Map("/v1/event/list", false, ["GET"], EventList);
+        Map("/v1/status/leader", false, ["GET"], StatusLeader);
+        Map("/v1/status/peers", false, ["GET"], StatusPeers);
+        Map("/v1/agent/self", false, ["GET"], AgentSelf);
+        Map("/v1/agent/members", false, ["GET"], AgentMembers);
+        Map("/v1/agent/metrics", false, ["GET"], AgentMetrics);
+        Map("/v1/agent/leave", false, ["PUT"], AgentLeave);
+        Map("/v1/agent/monitor", false, ["GET"], AgentMonitor);
+        Map("/v1/catalog/datacenters", false, ["GET"], CatalogDatacenters);
+        // Longest prefix first so "/v1/session/node/" is never shadowed by a shorter route.
+        _prefixes.Sort((a, b) => b.Path.Length.CompareTo(a.Path.Length));
+    }
+
+    private void Map(string path, bool prefix, string[] methods, Handler handler)
+    {
+        var metricPath = path.TrimEnd('/').Replace('/', '.').TrimStart('.');
+        var route = new Route(path, prefix, methods, handler, metricPath);
+        if (prefix) _prefixes.Add(route);
+        else _exact[path] = route;
+    }
+
+    /// <summary>Handles one request; never lets an exception escape as a 500 unless the server itself failed.</summary>
+    public async Task HandleAsync(HttpContext http)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var path = http.Request.Path.Value ?? "/";
+        Route? route = null;
+        try
+        {
+            var suffix = "";
+            if (!_exact.TryGetValue(path, out route))
+            {
+                foreach (var r in _prefixes)
+                {
+                    if (!path.StartsWith(r.Path, StringComparison.Ordinal)) continue;
+                    route = r;
+                    // Kestrel leaves %2F escaped to keep path segments apart; Consul's keys treat it as a slash.
+                    suffix = DecodeSlashes(path[r.Path.Length..]);
+                    break;
+                }
+            }
+            if (route is null)
+            {
+                // "/v1/session/list/" and friends: Consul's mux answers a known path with a trailing piece as 404 too.
+                await WriteTextAsync(http, 404, "404 page not found").ConfigureAwait(false);
+                return;
+            }
+            http.Response.Headers["X-Consul-Default-ACL-Policy"] = "allow";
+            var method = http.Request.Method;
+            if (method == "OPTIONS")
+            {
+                http.Response.Headers.Allow = string.Join(",", route.Methods.Append("OPTIONS"));
+                http.Response.StatusCode = 200;
+                return;
+            }
+            if (Array.IndexOf(route.Methods, method) < 0)
+            {
+                http.Response.Headers.Allow = string.Join(",", route.Methods.Append("OPTIONS"));
+                await WriteTextAsync(http, 405, $"method {method} not allowed").ConfigureAwait(false);
+                return;
+            }
+            await route.Handler(new ApiRequest(http, suffix)).ConfigureAwait(false);
+        }
+        catch (ApiException ex)
+        {
+            await TryWriteErrorAsync(http, ex.Status, ex.Message).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            await TryWriteErrorAsync(http, ex.StatusCode, ex.Message).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; nothing to answer.
+        }
+        catch (NoLeaderException ex)
+        {
+            await TryWriteErrorAsync(http, 500, $"No cluster leader: {ex.Message}").ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LogUnhandled(http.Request.Method, path, ex);
+            await TryWriteErrorAsync(http, 500, "internal error: " + ex.Message).ConfigureAwait(false);
+        }
+        finally
+        {
+            var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            _metrics.Sample("api.http", ms, "path", $"{http.Request.Method} {route?.MetricPath ?? "unknown"}");
+        }
+    }
+
+    private static string DecodeSlashes(string s) =>
+        s.Contains('%') ? s.Replace("%2F", "/", StringComparison.Ordinal).Replace("%2f", "/", StringComparison.Ordinal) : s;
+
+    private static async Task TryWriteErrorAsync(HttpContext http, int status, string message)
+    {
+        if (http.Response.HasStarted) return;
+        http.Response.Headers.Remove("X-Consul-Index");
+        await WriteTextAsync(http, status, message).ConfigureAwait(false);
+    }
+
+    internal static async Task WriteTextAsync(HttpContext http, int status, string text)
+    {
+        // One line, always: the reason is for a person reading a terminal.
+        var line = text.ReplaceLineEndings(" ").Trim() + "\n";
+        var bytes = System.Text.Encoding.UTF8.GetBytes(line);
+        http.Response.StatusCode = status;
+        http.Response.ContentType = "text/plain; charset=utf-8";
+        http.Response.ContentLength = bytes.Length;
+        try
+        {
+            await http.Response.Body.WriteAsync(bytes, http.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    private bool Pretty(ApiRequest r) => _config.PrettyJson || r.Has("pretty");
+
+    /// <summary>
+    /// Runs a read as a blocking query (<c>?index</c>, <c>?wait</c>), honouring <c>?consistent</c>, and sets Consul's
+    /// query metadata headers on the response.
+    /// </summary>
+    private async Task<T> BlockingAsync<T>(ApiRequest r, Func<StateView, WatchSet?, T> query, Func<T, ulong> indexOf)
+    {
+        var opts = r.QueryOptions();
+        if (opts.Consistent) await _log.VerifyLeaderAsync(r.Aborted).ConfigureAwait(false);
+        T result;
+        if (opts.MinIndex == 0) result = query(_store.View(), null);
+        else
+        {
+            Interlocked.Increment(ref _blocking);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(r.Aborted, Stopping);
+            try
+            {
+                result = await _store.BlockingQueryAsync(opts.MinIndex, opts.WaitWithJitter(), query, indexOf, linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (Stopping.IsCancellationRequested && !r.Aborted.IsCancellationRequested)
+            {
+                result = query(_store.View(), null);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _blocking);
+            }
+        }
+        SetMeta(r, indexOf(result), opts);
+        return result;
+    }
+
+    private void SetMeta(ApiRequest r, ulong index, QueryOptions opts)
+    {
+        var headers = r.Http.Response.Headers;
+        var leadership = _log.Leadership;
+        // Index 0 would make a client's next blocking query return at once; Consul reports 1 instead.
+        headers["X-Consul-Index"] = Math.Max(index, 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        headers["X-Consul-KnownLeader"] = leadership.KnownLeader ? "true" : "false";
+        headers["X-Consul-LastContact"] = ((long)leadership.LastContact.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        headers["X-Consul-Effective-Consistency"] = opts.Consistency;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "request {Method} {Path} failed")]
+    private partial void LogUnhandled(string method, string path, Exception ex);
+}

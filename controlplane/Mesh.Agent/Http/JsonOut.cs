@@ -1,0 +1,101 @@
+using System.Buffers;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Mesh.Agent.Events;
+using Mesh.State.Tables;
+using Microsoft.AspNetCore.Http;
+
+namespace Mesh.Agent.Http;
+
+/// <summary>
+/// Writes responses in Consul's JSON shapes: PascalCase fields in Consul's order, compact unless pretty is asked for
+/// (or always in dev mode, as Consul does), with a trailing newline when pretty. Bodies are built in memory so the
+/// response carries a Content-Length, which keeps small answers in one write.
+/// </summary>
+internal static class JsonOut
+{
+    private static readonly JsonWriterOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
+    private static readonly JsonWriterOptions Pretty = new()
+    {
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Indented = true, IndentSize = 4, SkipValidation = true,
+    };
+
+    public static async Task WriteAsync(HttpContext http, bool pretty, Action<Utf8JsonWriter> write, int status = 200)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer, pretty ? Pretty : Compact)) write(w);
+        if (pretty) buffer.Write("\n"u8);
+        http.Response.StatusCode = status;
+        http.Response.ContentType = "application/json";
+        http.Response.ContentLength = buffer.WrittenCount;
+        await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted).ConfigureAwait(false);
+    }
+
+    public static Task WriteBoolAsync(HttpContext http, bool pretty, bool value) => WriteAsync(http, pretty, w => w.WriteBooleanValue(value));
+
+    public static void Kv(Utf8JsonWriter w, KvEntry e, bool withValue = true)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("LockIndex", e.LockIndex);
+        w.WriteString("Key", e.Key);
+        w.WriteNumber("Flags", e.Flags);
+        if (withValue && e.Value is not null) w.WriteBase64String("Value", e.Value);
+        else w.WriteNull("Value");
+        if (e.Session is not null) w.WriteString("Session", e.Session);
+        w.WriteNumber("CreateIndex", e.CreateIndex);
+        w.WriteNumber("ModifyIndex", e.ModifyIndex);
+        w.WriteEndObject();
+    }
+
+    public static void Session(Utf8JsonWriter w, Session s)
+    {
+        w.WriteStartObject();
+        w.WriteString("ID", s.ID);
+        w.WriteString("Name", s.Name);
+        w.WriteString("Node", s.Node);
+        w.WriteNumber("LockDelay", s.LockDelay.Ticks * 100);
+        w.WriteString("Behavior", s.Behavior == SessionBehavior.Delete ? "delete" : "release");
+        w.WriteString("TTL", s.TTL);
+        w.WriteStartArray("NodeChecks");
+        foreach (var c in s.NodeChecks) w.WriteStringValue(c);
+        w.WriteEndArray();
+        if (s.ServiceChecks.IsDefaultOrEmpty) w.WriteNull("ServiceChecks");
+        else
+        {
+            w.WriteStartArray("ServiceChecks");
+            foreach (var c in s.ServiceChecks)
+            {
+                w.WriteStartObject();
+                w.WriteString("ID", c.ID);
+                w.WriteString("Namespace", c.Namespace);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        w.WriteNumber("CreateIndex", s.CreateIndex);
+        w.WriteNumber("ModifyIndex", s.ModifyIndex);
+        w.WriteEndObject();
+    }
+
+    public static void Event(Utf8JsonWriter w, UserEvent e)
+    {
+        w.WriteStartObject();
+        w.WriteString("ID", e.ID);
+        w.WriteString("Name", e.Name);
+        if (e.Payload is { Length: > 0 }) w.WriteBase64String("Payload", e.Payload);
+        else w.WriteNull("Payload");
+        w.WriteString("NodeFilter", e.NodeFilter);
+        w.WriteString("ServiceFilter", e.ServiceFilter);
+        w.WriteString("TagFilter", e.TagFilter);
+        w.WriteNumber("Version", e.Version);
+        w.WriteNumber("LTime", e.LTime);
+        w.WriteEndObject();
+    }
+
+    public static void StringMap(Utf8JsonWriter w, string name, IEnumerable<KeyValuePair<string, string>> map)
+    {
+        w.WriteStartObject(name);
+        foreach (var (k, v) in map.OrderBy(p => p.Key, StringComparer.Ordinal)) w.WriteString(k, v);
+        w.WriteEndObject();
+    }
+}
