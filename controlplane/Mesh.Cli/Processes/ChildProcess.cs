@@ -16,19 +16,25 @@ internal sealed class ChildProcess : IDisposable
     private const int SigTerm = 15;
 
     private readonly Process _process;
-    private readonly Task<int> _exited;
 
-    private ChildProcess(Process process, Task<int> exited)
+    private ChildProcess(Process process, Task<int> exited, Task<int> completed)
     {
         _process = process;
-        _exited = exited;
+        Exited = exited;
+        Completed = completed;
     }
 
     /// <summary>The child's process ID.</summary>
     public int Pid => _process.Id;
 
-    /// <summary>Completes with the exit code once the child has exited and its output has been copied.</summary>
-    public Task<int> Exited => _exited;
+    /// <summary>Completes with the exit code as soon as the child process has exited.</summary>
+    public Task<int> Exited { get; }
+
+    /// <summary>
+    /// Completes with the exit code once the child has exited and its output has been copied (or, if a grandchild
+    /// keeps the pipes open, shortly after the exit).
+    /// </summary>
+    public Task<int> Completed { get; }
 
     /// <summary>Starts the child.</summary>
     /// <param name="ctx">Supplies <c>SHELL</c>, the writers the output goes to and, with <paramref name="passStdin"/>, the input.</param>
@@ -74,7 +80,8 @@ internal sealed class ChildProcess : IDisposable
         var stdout = PumpAsync(process.StandardOutput, ctx.Out);
         var stderr = PumpAsync(process.StandardError, ctx.Err);
         _ = FeedStdinAsync(process, ctx, stdinData, passStdin);
-        return new ChildProcess(process, WaitAsync(process, stdout, stderr));
+        var exited = ExitCodeAsync(process);
+        return new ChildProcess(process, exited, DrainAsync(exited, stdout, stderr));
     }
 
     /// <summary>
@@ -107,12 +114,18 @@ internal sealed class ChildProcess : IDisposable
 
     public void Dispose() => _process.Dispose();
 
-    private static async Task<int> WaitAsync(Process process, Task stdout, Task stderr)
+    private static async Task<int> ExitCodeAsync(Process process)
     {
         await process.WaitForExitAsync().ConfigureAwait(false);
+        return process.ExitCode;
+    }
+
+    private static async Task<int> DrainAsync(Task<int> exited, Task stdout, Task stderr)
+    {
+        var code = await exited.ConfigureAwait(false);
         // A grandchild that outlives the child keeps the pipes open; do not hang on it.
         await Task.WhenAny(Task.WhenAll(stdout, stderr), Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
-        return process.ExitCode;
+        return code;
     }
 
     private static async Task PumpAsync(StreamReader from, TextWriter to)

@@ -78,11 +78,15 @@ public sealed class CommandTableTests
     }
 
     [Fact]
-    public async Task Run_Agent_DispatchesToAgentCommand()
+    public async Task Run_Agent_RunsAgentInProcessUntilInterrupted()
     {
-        var run = await new CliHarness().RunAsync("agent", "-dev", "-http-port", "0");
-        // Until the agent is merged the placeholder reports itself; afterwards this runs the real agent, which is
-        // covered by the end-to-end tests, so only dispatch is asserted here.
-        if (run.Err.Contains("agent: not merged yet")) Assert.Equal(1, run.ExitCode);
+        var cli = new CliHarness();
+        using var cts = new CancellationTokenSource();
+        var running = cli.RunAsync(cts.Token, "agent", "-dev", "-http-port", "0", "-node", "dispatch-test");
+        await Eventually.TrueAsync(() => cli.OutSoFar.Contains("HTTP API listening on http://"), "the agent to listen");
+        await cts.CancelAsync();
+        var run = await running;
+        Assert.Equal(0, run.ExitCode);
+        Assert.StartsWith("==> Starting Mesh agent...", run.Out);
     }
 }

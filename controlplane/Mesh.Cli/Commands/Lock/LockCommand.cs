@@ -225,7 +225,7 @@ internal sealed class LockCommand : Command
             var first = await Task.WhenAny(process.Exited, lost, interrupted);
             if (first == process.Exited)
             {
-                var code = await process.Exited;
+                var code = await process.Completed;
                 Verbose(ctx, "Child terminated, releasing lock");
                 if (code == 0) return 0;
                 ctx.Err.WriteLine($"Error running handler: exit status {code}");
@@ -244,8 +244,8 @@ internal sealed class LockCommand : Command
                 Verbose(ctx, $"Child did not exit after grace period of {GoDuration.Format(timings.KillGracePeriod)}");
                 Verbose(ctx, $"Killing child pid {process.Pid}");
                 process.Kill();
-                await process.Exited;
             }
+            await process.Completed;
             return 0;
         }
     }

@@ -151,7 +151,7 @@ internal sealed class WatchCommand : Command
         }
         using (process)
         {
-            var code = await process.Exited;
+            var code = await process.Completed;
             if (code == 0) return true;
             ctx.Err.WriteLine($"Error executing handler: exit status {code}");
             return false;
