@@ -92,6 +92,32 @@ public sealed class EndToEndTests(AgentFixture fixture)
         Assert.Equal("v1.2", System.Text.Encoding.UTF8.GetString(ev.GetProperty("Payload").GetBytesFromBase64()));
     }
 
+    // Consul's agent sets the event list's X-Consul-Index to the XOR of the newest (name-filtered) event's UUID
+    // halves (1 when there is none) and blocks while it equals ?index=; watch clients find the last event they saw
+    // by that hash. Mesh's agent uses the Lamport time instead, so every run gets all events again. Unskip when
+    // the agent follows Consul (agent/event_endpoint.go, uuidToUint64).
+    [Fact(Skip = "agent's /v1/event/list index is the Lamport time, not Consul's event-ID hash")]
+    public async Task Watch_EventWithHandler_FiresForEachNewEventOnly()
+    {
+        var name = _ns + "-evwatch";
+        await RunMesh("event", $"-name={name}", "first");
+        var cli = Cli();
+        using var cts = new CancellationTokenSource();
+        var running = cli.RunAsync(cts.Token, "watch", "-type=event", $"-name={name}", "cat");
+        await Eventually.TrueAsync(() => cli.OutSoFar.Contains('\n'), "the first handler run");
+
+        await RunMesh("event", $"-name={name}", "second");
+        await Eventually.TrueAsync(() => cli.OutSoFar.Count(c => c == '\n') >= 2, "the handler run for the new event");
+        await cts.CancelAsync();
+        var lines = (await running).Out.TrimEnd('\n').Split('\n');
+
+        static string[] Payloads(string json) => JsonDocument.Parse(json).RootElement.EnumerateArray()
+            .Select(e => System.Text.Encoding.UTF8.GetString(e.GetProperty("Payload").GetBytesFromBase64())).ToArray();
+        // Consul: the first run gets the events already there, each later run only the events that are new.
+        Assert.Equal(["first"], Payloads(lines[0]));
+        Assert.Equal(["second"], Payloads(lines[1]));
+    }
+
     [Fact]
     public async Task Watch_KeyWithHandler_FiresOnStartAndOnChange()
     {
@@ -203,6 +229,39 @@ public sealed class EndToEndTests(AgentFixture fixture)
         }, "an event in the monitor stream");
         await cts.CancelAsync();
         Assert.Equal(0, (await running).ExitCode);
+    }
+
+    [Fact]
+    public async Task Binary_LockInterruptedBySigterm_StopsChildAndReleases()
+    {
+        var prefix = $"{_ns}/signalled";
+        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "mesh.dll"), "lock", "-verbose", $"-http-addr={_agent.Address}", prefix, "echo holding; sleep 30" })
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = new System.Text.StringBuilder();
+        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        p.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (stdout) stdout.AppendLine(e.Data);
+            if (e.Data == "holding") holding.TrySetResult();
+        };
+        p.BeginOutputReadLine();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await holding.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.DoesNotContain("Session          -", (await RunMesh("kv", "get", "-detailed", $"{prefix}/.lock")).Out);
+
+        using (var kill = Process.Start("kill", ["-TERM", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            await kill.WaitForExitAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await p.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(0, p.ExitCode);
+        Assert.Equal("", await stderr);
+        lock (stdout) Assert.Contains("Shutdown triggered, killing child", stdout.ToString());
+        // Released and cleaned up: the lock key is gone.
+        Assert.Equal(1, (await RunMesh("kv", "get", $"{prefix}/.lock")).ExitCode);
     }
 
     [Fact]
