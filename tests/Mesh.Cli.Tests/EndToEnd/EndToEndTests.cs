@@ -92,11 +92,10 @@ public sealed class EndToEndTests(AgentFixture fixture)
         Assert.Equal("v1.2", System.Text.Encoding.UTF8.GetString(ev.GetProperty("Payload").GetBytesFromBase64()));
     }
 
-    // Consul's agent sets the event list's X-Consul-Index to the XOR of the newest (name-filtered) event's UUID
-    // halves (1 when there is none) and blocks while it equals ?index=; watch clients find the last event they saw
-    // by that hash. Mesh's agent uses the Lamport time instead, so every run gets all events again. Unskip when
-    // the agent follows Consul (agent/event_endpoint.go, uuidToUint64).
-    [Fact(Skip = "agent's /v1/event/list index is the Lamport time, not Consul's event-ID hash")]
+    // The event list's X-Consul-Index is the XOR of the newest (name-filtered) event's UUID halves (1 when there is
+    // none) and the agent blocks while it equals ?index=; the watch finds the last event it saw by that hash, so a
+    // handler must see each new event once and old ones never again.
+    [Fact]
     public async Task Watch_EventWithHandler_FiresForEachNewEventOnly()
     {
         var name = _ns + "-evwatch";
