@@ -17,12 +17,6 @@ public sealed class EventBuffer
     private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ulong _ltime;
 
-    /// <summary>Lamport time of the last delivered event (the list's blocking index).</summary>
-    public ulong LastLTime
-    {
-        get { lock (_gate) return _ltime; }
-    }
-
     /// <summary>Delivers <paramref name="ev"/> if its filters match; returns the stored copy, or null when filtered out.</summary>
     public UserEvent? Deliver(UserEvent ev, string nodeName, IEnumerable<(string Service, IReadOnlyList<string> Tags)> localServices)
     {
@@ -41,14 +35,30 @@ public sealed class EventBuffer
         return stored;
     }
 
-    /// <summary>Events (optionally only those named <paramref name="name"/>), oldest first, and the blocking index.</summary>
+    /// <summary>
+    /// Events (optionally only those named <paramref name="name"/>), oldest first, and the list's index: Consul's
+    /// hash of the newest event's ID (see <see cref="IndexOf"/>), or 1 when there is none. The index is not
+    /// monotonic, so a blocking reader waits only while it equals the index it already has.
+    /// </summary>
     public (ulong Index, IReadOnlyList<UserEvent> Events, Task Next) List(string? name)
     {
         lock (_gate)
         {
             var list = _events.Where(e => string.IsNullOrEmpty(name) || e.Name == name).ToList();
-            return (_ltime, list, _next.Task);
+            return (list.Count == 0 ? 1 : IndexOf(list[^1].ID), list, _next.Task);
         }
+    }
+
+    /// <summary>
+    /// The index of an event list whose newest event has <paramref name="id"/>: the first 64 bits of the UUID's hex
+    /// digits XOR the last 64, as Consul computes it, so watch clients that remember it keep working.
+    /// </summary>
+    public static ulong IndexOf(string id)
+    {
+        if (!Guid.TryParse(id, out var guid)) return 1;
+        var hex = guid.ToString("N");
+        var value = Convert.ToUInt64(hex[..16], 16) ^ Convert.ToUInt64(hex[16..], 16);
+        return value == 0 ? 1 : value;
     }
 
     private static bool Matches(UserEvent ev, string nodeName, IEnumerable<(string Service, IReadOnlyList<string> Tags)> services)

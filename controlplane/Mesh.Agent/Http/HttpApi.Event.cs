@@ -54,11 +54,12 @@ internal sealed partial class HttpApi
         var name = r.Get("name");
         var opts = r.QueryOptions();
         var (index, events, next) = _events.List(name);
-        if (opts.MinIndex > 0 && index <= opts.MinIndex)
+        // The index hashes the newest event's ID, so it is not ordered: wait only while it is the one the client has.
+        if (opts.MinIndex > 0 && index == opts.MinIndex)
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(r.Aborted);
             timeout.CancelAfter(opts.WaitWithJitter());
-            while (index <= opts.MinIndex && !timeout.IsCancellationRequested)
+            while (index == opts.MinIndex && !timeout.IsCancellationRequested)
             {
                 try
                 {

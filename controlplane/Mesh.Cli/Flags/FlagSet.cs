@@ -1,4 +1,5 @@
 using System.Globalization;
+using Mesh.Cli.Text;
 
 namespace Mesh.Cli.Flags;
 
@@ -9,6 +10,12 @@ namespace Mesh.Cli.Flags;
 /// </summary>
 internal sealed class FlagSet
 {
+    /// <summary>The section Consul's help puts the shared HTTP client flags in.</summary>
+    public const string HttpGroup = "HTTP API Options";
+
+    /// <summary>The section for a command's own flags.</summary>
+    public const string CommandGroup = "Command Options";
+
     private readonly Dictionary<string, Flag> _flags = new(StringComparer.Ordinal);
     private readonly List<string> _order = [];
 
@@ -23,17 +30,23 @@ internal sealed class FlagSet
     /// <summary>Names of the flags that were given on the command line.</summary>
     public HashSet<string> Given { get; } = new(StringComparer.Ordinal);
 
-    public Func<string> String(string name, string defaultValue, string help)
+    /// <summary>The help section that flags registered from now on belong to.</summary>
+    public string Group { get; set; } = CommandGroup;
+
+    public Func<string> String(string name, string defaultValue, string help) => String(name, defaultValue, help, "string");
+
+    /// <summary>A string flag whose help shows <c>-name=&lt;<paramref name="valueName"/>&gt;</c>.</summary>
+    public Func<string> String(string name, string defaultValue, string help, string valueName)
     {
         var value = defaultValue;
-        Add(name, help, isBool: false, v => value = v, defaultValue);
+        Add(name, help, isBool: false, v => value = v, defaultValue, valueName);
         return () => value;
     }
 
     public Func<bool> Bool(string name, bool defaultValue, string help)
     {
         var value = defaultValue;
-        Add(name, help, isBool: true, v => value = ParseBool(name, v), defaultValue ? "true" : "false");
+        Add(name, help, isBool: true, v => value = ParseBool(name, v), defaultValue ? "true" : "false", "");
         return () => value;
     }
 
@@ -41,7 +54,7 @@ internal sealed class FlagSet
     {
         var value = defaultValue;
         Add(name, help, isBool: false, v => value = int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n)
-            ? n : throw new FlagException($"invalid value \"{v}\" for flag -{name}: parse error"), defaultValue.ToString(CultureInfo.InvariantCulture));
+            ? n : throw new FlagException($"invalid value \"{v}\" for flag -{name}: parse error"), defaultValue.ToString(CultureInfo.InvariantCulture), "int");
         return () => value;
     }
 
@@ -49,7 +62,16 @@ internal sealed class FlagSet
     {
         var value = defaultValue;
         Add(name, help, isBool: false, v => value = ulong.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
-            ? n : throw new FlagException($"invalid value \"{v}\" for flag -{name}: parse error"), defaultValue.ToString(CultureInfo.InvariantCulture));
+            ? n : throw new FlagException($"invalid value \"{v}\" for flag -{name}: parse error"), defaultValue.ToString(CultureInfo.InvariantCulture), "uint");
+        return () => value;
+    }
+
+    /// <summary>A Go-syntax duration flag (<c>1s</c>, <c>1m30s</c>, <c>250ms</c>).</summary>
+    public Func<TimeSpan> Duration(string name, TimeSpan defaultValue, string help)
+    {
+        var value = defaultValue;
+        Add(name, help, isBool: false, v => value = GoDuration.TryParse(v, out var d)
+            ? d : throw new FlagException($"invalid value \"{v}\" for flag -{name}: parse error"), GoDuration.Format(defaultValue), "duration");
         return () => value;
     }
 
@@ -57,16 +79,26 @@ internal sealed class FlagSet
     public Func<IReadOnlyList<string>> List(string name, string help)
     {
         var values = new List<string>();
-        Add(name, help, isBool: false, values.Add, "");
+        Add(name, help, isBool: false, values.Add, "", "value");
         return () => values;
     }
 
     /// <summary>A flag whose value is handed to <paramref name="set"/> as it is parsed.</summary>
-    public void Custom(string name, string help, Action<string> set, bool isBool = false) => Add(name, help, isBool, set, "");
+    public void Custom(string name, string help, Action<string> set, bool isBool = false) => Add(name, help, isBool, set, "", isBool ? "" : "value");
 
-    private void Add(string name, string help, bool isBool, Action<string> set, string defaultText)
+    /// <summary>
+    /// A second, undocumented name for an existing flag (e.g. <c>-dc</c> for <c>-datacenter</c>); it sets the same
+    /// value, is recorded in <see cref="Given"/> under the target's name, and is left out of the help.
+    /// </summary>
+    public void Alias(string alias, string target)
     {
-        _flags[name] = new Flag(name, help, isBool, set, defaultText);
+        var flag = _flags[target];
+        _flags[alias] = flag with { Hidden = true };
+    }
+
+    private void Add(string name, string help, bool isBool, Action<string> set, string defaultText, string valueName)
+    {
+        _flags[name] = new Flag(name, help, isBool, set, defaultText, valueName, Group, Hidden: false);
         _order.Add(name);
     }
 
@@ -97,27 +129,51 @@ internal sealed class FlagSet
                 else throw new FlagException($"flag needs an argument: -{name}");
             }
             flag.Set(value);
-            Given.Add(name);
+            Given.Add(flag.Name);
         }
         Args = args.Skip(i).ToArray();
     }
 
-    /// <summary>The usage text followed by every flag with its help.</summary>
+    /// <summary>
+    /// The usage text followed by the flags in Consul's layout: an "HTTP API Options" section for the shared client
+    /// flags, then "Command Options", each flag as <c>-name=&lt;type&gt;</c> with its help wrapped and indented.
+    /// </summary>
     public string Help()
     {
-        var w = new StringWriter();
-        w.WriteLine(Usage.TrimEnd());
-        if (_order.Count == 0) return w.ToString();
-        w.WriteLine();
-        w.WriteLine("Command Options:");
-        foreach (var name in _order.Order(StringComparer.Ordinal))
+        var w = new StringWriter { NewLine = "\n" };
+        w.Write(Usage.Trim());
+        w.Write("\n\n");
+        var groups = _order.Select(n => _flags[n]).Where(f => !f.Hidden).GroupBy(f => f.Group)
+            .OrderBy(g => g.Key == HttpGroup ? 0 : 1);
+        foreach (var group in groups)
         {
-            var f = _flags[name];
-            w.WriteLine();
-            w.WriteLine(f.IsBool || f.DefaultText.Length == 0 ? $"  -{name}" : $"  -{name}=<value>");
-            w.WriteLine($"     {f.Help}");
+            w.Write(group.Key);
+            w.Write("\n\n");
+            foreach (var f in group.OrderBy(f => f.Name, StringComparer.Ordinal))
+            {
+                var (placeholder, help) = Unquote(f);
+                w.Write(placeholder.Length == 0 ? $"  -{f.Name}\n" : $"  -{f.Name}=<{placeholder}>\n");
+                w.Write(Columns.Wrap(help, 72 - 5, 5));
+                w.Write("\n\n");
+            }
         }
-        return w.ToString();
+        return w.ToString().TrimEnd('\n');
+    }
+
+    /// <summary>Go's <c>flag.UnquoteUsage</c>: a `back-quoted` word in the help names the value and loses its quotes.</summary>
+    private static (string Placeholder, string Help) Unquote(Flag f)
+    {
+        var start = f.Help.IndexOf('`');
+        if (start >= 0)
+        {
+            var end = f.Help.IndexOf('`', start + 1);
+            if (end > start)
+            {
+                var name = f.Help[(start + 1)..end];
+                return (name, f.Help[..start] + name + f.Help[(end + 1)..]);
+            }
+        }
+        return (f.ValueName, f.Help);
     }
 
     private static bool ParseBool(string name, string v) => v.ToLowerInvariant() switch
@@ -127,7 +183,7 @@ internal sealed class FlagSet
         _ => throw new FlagException($"invalid boolean value \"{v}\" for -{name}: parse error"),
     };
 
-    private sealed record Flag(string Name, string Help, bool IsBool, Action<string> Set, string DefaultText);
+    private sealed record Flag(string Name, string Help, bool IsBool, Action<string> Set, string DefaultText, string ValueName, string Group, bool Hidden);
 }
 
 /// <summary>A command line that cannot be parsed; the message is printed with the usage and the exit code is 1.</summary>

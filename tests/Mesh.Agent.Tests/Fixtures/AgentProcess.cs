@@ -264,4 +264,11 @@ public sealed partial class AgentProcess : IAsyncDisposable
             _process.Dispose();
         }
     }
+
+    /// <summary>The last <paramref name="lines"/> lines of the agent's output, for failure messages.</summary>
+    public string OutputTail(int lines = 80)
+    {
+        var all = Output.Split('\n');
+        return all.Length <= lines ? Output : string.Join('\n', all[^lines..]);
+    }
 }

@@ -58,6 +58,21 @@ public class AgentApiTests
     }
 
     [Fact]
+    public async Task EventList_Index_IsConsulsHashOfTheNewestEventId_OrOne()
+    {
+        Assert.Equal(3UL, Mesh.Agent.Events.EventBuffer.IndexOf("00000000-0000-0001-0000-000000000002"));
+        await using var a = await InProcessAgent.StartAsync();
+        using (var empty = await a.GetAsync("/v1/event/list")) Assert.Equal(1UL, InProcessAgent.Index(empty));
+        using var fire = await a.PutAsync("/v1/event/fire/e");
+        var id = JsonDocument.Parse(await fire.Content.ReadAsStringAsync()).RootElement.GetProperty("ID").GetString()!;
+        using var list = await a.GetAsync("/v1/event/list");
+        Assert.Equal(Mesh.Agent.Events.EventBuffer.IndexOf(id), InProcessAgent.Index(list));
+        // Another name's list is empty: index 1, and a watcher holding 1 waits for an event of that name.
+        using var other = await a.GetAsync("/v1/event/list?name=other");
+        Assert.Equal(1UL, InProcessAgent.Index(other));
+    }
+
+    [Fact]
     public async Task Events_NodeFilterThatDoesNotMatch_IsNotDeliveredHere()
     {
         await using var a = await InProcessAgent.StartAsync();

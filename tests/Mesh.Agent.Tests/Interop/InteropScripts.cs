@@ -117,4 +117,14 @@ internal static class InteropScripts
         var got = have.RootElement.GetProperty("version").GetString();
         return wanted == got ? null : $"node_modules has consul {got} but package.json pins {wanted}";
     }
+
+    /// <summary>Runs one client script against a fresh dev agent and fails with both sides' output unless it exits 0.</summary>
+    public static async Task RunAgainstFreshAgentAsync(string executable, string folder, string script, string client)
+    {
+        await using var agent = await AgentProcess.StartAsync();
+        var result = await ChildProcess.RunAsync(executable, [Path.Combine(folder, script)], EnvironmentFor(agent), folder, ScriptTimeout);
+        Assert.True(
+            result.ExitCode == 0 && !result.TimedOut,
+            $"{result.Describe($"{client} script {script}")}\n--- agent {agent.NodeName} at {agent.HostPort} ---\n{agent.OutputTail()}");
+    }
 }

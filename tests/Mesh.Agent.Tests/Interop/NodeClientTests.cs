@@ -15,18 +15,7 @@ public sealed class NodeClientTests
     public async Task RunScript_AgainstDevAgent_ExitsZero(string script)
     {
         await InteropScripts.RequireNodeClientAsync();
-        await using var agent = await AgentProcess.StartAsync();
-
-        var result = await ChildProcess.RunAsync(
-            "node",
-            [Path.Combine(InteropScripts.NodeDir, script)],
-            InteropScripts.EnvironmentFor(agent),
-            InteropScripts.NodeDir,
-            InteropScripts.ScriptTimeout);
-
-        Assert.True(
-            result.ExitCode == 0 && !result.TimedOut,
-            $"{result.Describe($"npm consul script {script}")}\n--- agent {agent.NodeName} at {agent.HostPort} ---\n{PythonClientTests.Tail(agent.Output)}");
+        await InteropScripts.RunAgainstFreshAgentAsync("node", InteropScripts.NodeDir, script, "npm consul");
     }
 
     [Fact]

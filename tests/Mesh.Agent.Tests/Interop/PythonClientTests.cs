@@ -15,18 +15,7 @@ public sealed class PythonClientTests
     public async Task RunScript_AgainstDevAgent_ExitsZero(string script)
     {
         await InteropScripts.RequirePythonClientAsync();
-        await using var agent = await AgentProcess.StartAsync();
-
-        var result = await ChildProcess.RunAsync(
-            InteropScripts.DebianPython,
-            [Path.Combine(InteropScripts.PythonDir, script)],
-            InteropScripts.EnvironmentFor(agent),
-            InteropScripts.PythonDir,
-            InteropScripts.ScriptTimeout);
-
-        Assert.True(
-            result.ExitCode == 0 && !result.TimedOut,
-            $"{result.Describe($"python3-consul script {script}")}\n--- agent {agent.NodeName} at {agent.HostPort} ---\n{Tail(agent.Output)}");
+        await InteropScripts.RunAgainstFreshAgentAsync(InteropScripts.DebianPython, InteropScripts.PythonDir, script, "python3-consul");
     }
 
     [Fact]
@@ -37,11 +26,5 @@ public sealed class PythonClientTests
         {
             Assert.Contains(expected, scripts);
         }
-    }
-
-    internal static string Tail(string text, int lines = 80)
-    {
-        var all = text.Split('\n');
-        return all.Length <= lines ? text : string.Join('\n', all[^lines..]);
     }
 }

@@ -47,7 +47,7 @@ public sealed class MalformedRequestTests
             $"seed {Seed}: {problems.Count} of {corpus.Count} requests misbehaved (statuses {summary})" +
             (health is null ? "" : $"\nAFTERWARDS THE AGENT IS UNHEALTHY: {health}") + "\n" +
             string.Join('\n', problems.OrderBy(p => p.Number).Take(40).Select(p => p.Text)) +
-            $"\n--- agent output (tail) ---\n{Tail(agent.Output)}");
+            $"\n--- agent output (tail) ---\n{agent.OutputTail(60)}");
     }
 
     /// <summary>Inputs whose answer Consul's contract pins down (REFERENCE.md §1), each checked for its status.</summary>
@@ -193,7 +193,7 @@ public sealed class MalformedRequestTests
             problems.IsEmpty && health is null,
             $"seed {Seed}: {problems.Count} of {cases.Count} garbage connections misbehaved:\n{string.Join('\n', problems.Order())}" +
             (health is null ? "" : $"\nAFTERWARDS THE AGENT IS UNHEALTHY: {health}") +
-            $"\n--- agent output (tail) ---\n{Tail(agent.Output)}");
+            $"\n--- agent output (tail) ---\n{agent.OutputTail(60)}");
     }
 
     /// <summary>
@@ -332,12 +332,6 @@ public sealed class MalformedRequestTests
         $"{r.StatusLine} body={FuzzRequest.Escape(r.Body, 200)}" + (r.Error is null ? "" : $" ({r.Error})");
 
     private static string Shorten(string s) => s.Length <= 160 ? s : s[..160] + $"...({s.Length} chars)";
-
-    private static string Tail(string text, int lines = 60)
-    {
-        var all = text.Split('\n');
-        return all.Length <= lines ? text : string.Join('\n', all[^lines..]);
-    }
 
     private static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s);
 

@@ -1,0 +1,23 @@
+using Mesh.Cli.Locks;
+using Mesh.Cli.Watches;
+
+namespace Mesh.Cli.Commands;
+
+/// <summary>
+/// What commands get from their host besides the <see cref="CliContext"/>: the HTTP handler to send through (null
+/// = the network) and the timings of the long-running commands, which tests shorten.
+/// </summary>
+internal sealed record CliServices
+{
+    /// <summary>The production configuration.</summary>
+    public static CliServices Default { get; } = new();
+
+    /// <summary>An HTTP handler replacing the network (tests); not disposed by the commands.</summary>
+    public HttpMessageHandler? Handler { get; init; }
+
+    /// <summary>Retry and grace periods of <c>lock</c>.</summary>
+    public LockTimings LockTimings { get; init; } = LockTimings.Default;
+
+    /// <summary>Back-off of <c>watch</c> after errors.</summary>
+    public WatchTimings WatchTimings { get; init; } = WatchTimings.Default;
+}
