@@ -10,6 +10,7 @@ namespace Mesh.State;
 public sealed class StateStore
 {
     private StoreRoot _root = StoreRoot.Empty;
+    private bool _stopping;
 
     /// <summary>Readers' interest in keys; fired after every commit.</summary>
     public WatchRegistry Watches { get; } = new();
@@ -42,6 +43,16 @@ public sealed class StateStore
     }
 
     /// <summary>
+    /// Makes every parked and future blocking query answer at once with its current result: called when the server
+    /// shuts down, so watchers get an answer instead of a dropped connection.
+    /// </summary>
+    public void StopBlocking()
+    {
+        Volatile.Write(ref _stopping, true);
+        Watches.FireAll();
+    }
+
+    /// <summary>
     /// Runs <paramref name="query"/> and, when its index is not above <paramref name="minIndex"/>, waits for a change
     /// to what it read and runs it again, until the index moves past <paramref name="minIndex"/> or
     /// <paramref name="wait"/> runs out; then returns the latest result. A <paramref name="minIndex"/> of 0 does not block.
@@ -53,24 +64,25 @@ public sealed class StateStore
         ArgumentNullException.ThrowIfNull(indexOf);
         if (minIndex == 0) return query(View(), null);
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(wait);
+        // One deadline and the caller's own token: no linked token sources, whose set-up and tear-down would make
+        // thousands of watchers of one key contend when a write wakes them all at once.
+        var deadline = Environment.TickCount64 + (long)wait.TotalMilliseconds;
         while (true)
         {
+            // Look first without registering anything: a query woken by a change (or one already past its index)
+            // answers without touching the watch registry.
+            var result = query(View(), null);
+            var remaining = deadline - Environment.TickCount64;
+            if (indexOf(result) > minIndex || remaining <= 0 || Volatile.Read(ref _stopping)) return result;
+
             using var ws = new WatchSet(Watches);
             var root = Volatile.Read(ref _root);
-            var result = query(new StateView(root), ws);
-            if (indexOf(result) > minIndex || timeout.IsCancellationRequested) return result;
+            result = query(new StateView(root), ws);
+            if (indexOf(result) > minIndex) return result;
             // A commit between reading the version and registering the watches would not fire them: look again.
-            if (!ReferenceEquals(root, Volatile.Read(ref _root))) continue;
-            try
-            {
-                await ws.WaitAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                // The wait ran out: answer with what is there now.
-            }
+            if (!ReferenceEquals(root, Volatile.Read(ref _root)) || Volatile.Read(ref _stopping)) continue;
+            if (!await ws.WaitAsync(TimeSpan.FromMilliseconds(remaining), cancellationToken).ConfigureAwait(false))
+                return query(View(), null);
         }
     }
 }

@@ -110,6 +110,8 @@ public sealed partial class AgentHost : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        // A burst of watchers connecting at once must not overflow the accept queue (the kernel caps it at somaxconn).
+        builder.WebHost.UseSockets(o => o.Backlog = 4096);
         builder.WebHost.UseKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -125,6 +127,8 @@ public sealed partial class AgentHost : IAsyncDisposable
         var api = new HttpApi(config, store, writer, sessionTimers, events, metrics, logs, identity,
             () => appRef.Lifetime.StopApplication(), loggerFactory.CreateLogger<HttpApi>());
         api.Stopping = app.Lifetime.ApplicationStopping;
+        // Parked blocking queries answer at once on shutdown instead of holding it up until their wait runs out.
+        app.Lifetime.ApplicationStopping.Register(store.StopBlocking);
         app.Run(api.HandleAsync);
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -57,7 +57,7 @@ internal sealed partial class HttpApi
         // The index hashes the newest event's ID, so it is not ordered: wait only while it is the one the client has.
         if (opts.MinIndex > 0 && index == opts.MinIndex)
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(r.Aborted);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(r.Aborted, Stopping);
             timeout.CancelAfter(opts.WaitWithJitter());
             while (index == opts.MinIndex && !timeout.IsCancellationRequested)
             {
@@ -67,6 +67,7 @@ internal sealed partial class HttpApi
                 }
                 catch (OperationCanceledException) when (!r.Aborted.IsCancellationRequested)
                 {
+                    // The wait ran out, or the agent is stopping: answer with what is there.
                 }
                 (index, events, next) = _events.List(name);
             }

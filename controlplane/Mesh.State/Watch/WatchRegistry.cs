@@ -44,6 +44,9 @@ public sealed class WatchRegistry
 
     private void Release(ConcurrentDictionary<TableKey, Slot> map, TableKey key, Slot slot, bool prefix)
     {
+        // A fired slot is already out of the map and nobody registers on it again: its count no longer matters, and
+        // skipping the lock keeps thousands of woken readers of one key from queueing on it.
+        if (Volatile.Read(ref slot.Dead)) return;
         lock (slot)
         {
             if (--slot.Waiters > 0 || slot.Dead) return;

@@ -22,8 +22,11 @@ public sealed class WatchSet : IDisposable
     /// <summary>Watches every key of a table that starts with <paramref name="prefix"/> (empty: the whole table).</summary>
     public void Prefix(string table, string prefix) => _registrations.Add(_registry.Register(table, prefix, prefix: true));
 
-    /// <summary>Completes when anything watched changes, or when <paramref name="cancellationToken"/> fires.</summary>
-    public Task WaitAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits until anything watched changes (true) or <paramref name="timeout"/> passes (false); throws when
+    /// <paramref name="cancellationToken"/> fires.
+    /// </summary>
+    public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         Task changed = _registrations.Count switch
         {
@@ -31,7 +34,16 @@ public sealed class WatchSet : IDisposable
             1 => _registrations[0].Changed,
             _ => Task.WhenAny(_registrations.Select(r => r.Changed)),
         };
-        return changed.IsCompleted || !cancellationToken.CanBeCanceled ? changed : changed.WaitAsync(cancellationToken);
+        if (changed.IsCompleted) return true;
+        try
+        {
+            await changed.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
     }
 
     /// <inheritdoc />

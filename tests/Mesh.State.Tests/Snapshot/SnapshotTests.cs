@@ -38,18 +38,18 @@ public class SnapshotTests
     }
 
     [Fact]
-    public void Restore_WakesEveryWatcher()
+    public async Task Restore_WakesEveryWatcher()
     {
         var f = new StoreFixture();
         f.Set("a", "1");
         using var ws = new Mesh.State.Watch.WatchSet(f.Store.Watches);
         f.Store.View().KvGet("a", ws);
-        var wait = ws.WaitAsync(CancellationToken.None);
+        var wait = ws.WaitAsync(Timeout.InfiniteTimeSpan, CancellationToken.None);
         using var ms = new MemoryStream();
         f.Fsm.WriteSnapshot(ms);
         ms.Position = 0;
         f.Fsm.Restore(ms);
-        Assert.True(wait.IsCompleted);
+        Assert.True(await wait.WaitAsync(TimeSpan.FromSeconds(5)));
     }
 
     [Fact]

@@ -13,7 +13,7 @@ public class WatchTests
         var f = new StoreFixture();
         using var ws = new WatchSet(f.Store.Watches);
         f.Store.View().KvGet("a", ws);
-        var wait = ws.WaitAsync(CancellationToken.None);
+        var wait = ws.WaitAsync(Timeout.InfiniteTimeSpan, CancellationToken.None);
         f.Set("b", "1");
         Assert.False(wait.IsCompleted);
         f.Set("a", "1");
@@ -26,7 +26,7 @@ public class WatchTests
         var f = new StoreFixture();
         using var ws = new WatchSet(f.Store.Watches);
         f.Store.View().KvList("web/", ws);
-        var wait = ws.WaitAsync(CancellationToken.None);
+        var wait = ws.WaitAsync(Timeout.InfiniteTimeSpan, CancellationToken.None);
         f.Set("db/x", "1");
         f.Set("we", "1");
         Assert.False(wait.IsCompleted);
@@ -41,7 +41,7 @@ public class WatchTests
         f.Set("a", "1");
         using var ws = new WatchSet(f.Store.Watches);
         f.Store.View().KvGet("a", ws);
-        var wait = ws.WaitAsync(CancellationToken.None);
+        var wait = ws.WaitAsync(Timeout.InfiniteTimeSpan, CancellationToken.None);
         f.Set("a", "1");
         Assert.False(wait.IsCompleted);
     }
@@ -106,6 +106,21 @@ public class WatchTests
     }
 
     [Fact]
+    public async Task StopBlocking_AnswersParkedQueriesAtOnce_AndLaterOnesDoNotPark()
+    {
+        var f = new StoreFixture();
+        f.Set("a", "1");
+        var index = f.Store.View().KvGet("a").Index;
+        var parked = f.Store.BlockingQueryAsync(index, TimeSpan.FromMinutes(5), (v, ws) => v.KvGet("a", ws), r => r.Index, CancellationToken.None);
+        Assert.False(parked.IsCompleted);
+        f.Store.StopBlocking();
+        Assert.Equal(index, (await parked.WaitAsync(TimeSpan.FromSeconds(5))).Index);
+        var later = await f.Store.BlockingQueryAsync(index, TimeSpan.FromMinutes(5), (v, ws) => v.KvGet("a", ws), r => r.Index, CancellationToken.None)
+            .WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(index, later.Index);
+    }
+
+    [Fact]
     public async Task ManyWatchersOnOneKey_AllWakeOnOneWrite()
     {
         var f = new StoreFixture();
@@ -130,7 +145,7 @@ public class WatchTests
         var first = true;
         var result = await f.Store.BlockingQueryAsync(index, TimeSpan.FromMinutes(1), (v, ws) =>
         {
-            if (first)
+            if (first && ws is not null)
             {
                 first = false;
                 f.Set("k", "2");
