@@ -192,7 +192,10 @@ public sealed partial class AgentHost : IAsyncDisposable
         metrics.Gauge("runtime.heap_size_bytes", () => GC.GetGCMemoryInfo().HeapSizeBytes);
         metrics.Gauge("runtime.rss_bytes", () => Environment.WorkingSet);
         metrics.Gauge("runtime.threads", () => System.Threading.ThreadPool.ThreadCount);
-        metrics.Gauge("runtime.gc_count", () => GC.CollectionCount(0));
+        metrics.Gauge("runtime.gc_gen0_count", () => GC.CollectionCount(0));
+        metrics.Gauge("runtime.gc_gen1_count", () => GC.CollectionCount(1));
+        metrics.Gauge("runtime.gc_gen2_count", () => GC.CollectionCount(2));
+        metrics.Gauge("runtime.gc_pause_ms_total", () => GC.GetTotalPauseDuration().TotalMilliseconds);
         metrics.Gauge("raft.applied_index", () => log.AppliedIndex);
         metrics.Gauge("raft.leader", () => log.Leadership.IsLeader ? 1 : 0);
         metrics.Gauge("state.kv_entries", () => store.View().RowCounts()[TableNames.Kvs]);

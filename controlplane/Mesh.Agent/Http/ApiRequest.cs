@@ -70,15 +70,31 @@ internal sealed class ApiRequest
     {
         var declared = Http.Request.ContentLength;
         if (declared > limit) throw TooLarge(declared.Value, limit);
-        using var ms = new MemoryStream(declared is > 0 ? (int)declared.Value : 256);
-        var buffer = new byte[16 * 1024];
-        int read;
-        while ((read = await Http.Request.Body.ReadAsync(buffer, Aborted).ConfigureAwait(false)) > 0)
+        var body = Http.Request.Body;
+        if (declared is { } length)
         {
-            if (ms.Length + read > limit) throw TooLarge(ms.Length + read, limit);
-            ms.Write(buffer, 0, read);
+            // The common case: read straight into an array of the declared size (the server ends the body there).
+            var exact = length == 0 ? [] : new byte[length];
+            try
+            {
+                await body.ReadExactlyAsync(exact, Aborted).ConfigureAwait(false);
+            }
+            catch (EndOfStreamException)
+            {
+                throw ApiException.BadRequest($"Request body ended before its Content-Length of {length} bytes");
+            }
+            return exact;
         }
-        return ms.ToArray();
+        // Chunked: grow through a pooled buffer, refusing as soon as the limit is passed.
+        using var buffer = new PooledBufferWriter(4096);
+        while (true)
+        {
+            var read = await body.ReadAsync(buffer.GetMemory(4096), Aborted).ConfigureAwait(false);
+            if (read == 0) break;
+            buffer.Advance(read);
+            if (buffer.WrittenCount > limit) throw TooLarge(buffer.WrittenCount, limit);
+        }
+        return buffer.WrittenMemory.ToArray();
     }
 
     private static ApiException TooLarge(long size, int limit) =>

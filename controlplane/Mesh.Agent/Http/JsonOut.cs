@@ -20,15 +20,36 @@ internal static class JsonOut
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Indented = true, IndentSize = 4, SkipValidation = true,
     };
 
+    // One writer of each kind per thread, reset onto each response's buffer: the JSON is written synchronously, so a
+    // writer never outlives the call that borrowed it.
+    [ThreadStatic] private static Utf8JsonWriter? t_compact;
+    [ThreadStatic] private static Utf8JsonWriter? t_pretty;
+
     public static async Task WriteAsync(HttpContext http, bool pretty, Action<Utf8JsonWriter> write, int status = 200)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer, pretty ? Pretty : Compact)) write(w);
-        if (pretty) buffer.Write("\n"u8);
+        using var buffer = new PooledBufferWriter();
+        Render(buffer, pretty, write);
         http.Response.StatusCode = status;
         http.Response.ContentType = "application/json";
         http.Response.ContentLength = buffer.WrittenCount;
         await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static void Render(PooledBufferWriter buffer, bool pretty, Action<Utf8JsonWriter> write)
+    {
+        var w = pretty ? t_pretty ??= new Utf8JsonWriter(buffer, Pretty) : t_compact ??= new Utf8JsonWriter(buffer, Compact);
+        w.Reset(buffer);
+        try
+        {
+            write(w);
+            w.Flush();
+        }
+        finally
+        {
+            // Detach from the buffer (which goes back to the pool) so the cached writer holds nothing of this response.
+            w.Reset(Stream.Null);
+        }
+        if (pretty) buffer.Write("\n"u8);
     }
 
     public static Task WriteBoolAsync(HttpContext http, bool pretty, bool value) => WriteAsync(http, pretty, w => w.WriteBooleanValue(value));

@@ -90,6 +90,51 @@ public class KvApiTests
         Assert.Equal('x', (char)(await (await a.GetAsync("/v1/kv/big?raw")).Content.ReadAsByteArrayAsync())[0]);
     }
 
+    [Fact]
+    public async Task Put_ChunkedBody_IsStored_AndOverTheLimitIs413()
+    {
+        await using var a = await InProcessAgent.StartAsync();
+        static HttpContent Chunked(int size) => new StreamContent(new UnsizedStream(new byte[size]));
+        using (var ok = await a.Client.PutAsync("/v1/kv/chunked", Chunked(100_000)))
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        Assert.Equal(100_000, (await (await a.GetAsync("/v1/kv/chunked?raw")).Content.ReadAsByteArrayAsync()).Length);
+        using var tooBig = await a.Client.PutAsync("/v1/kv/chunked", Chunked(512 * 1024 + 1));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooBig.StatusCode);
+    }
+
+    [Fact]
+    public async Task Put_BodyCutShort_StoresNothing_AndNeverAnswers5xx()
+    {
+        // The client promises 100 bytes, sends 9 and closes its side: the server either answers 400 or drops the
+        // connection, but it must not store a partial value, answer 5xx, or stop serving.
+        await using var a = await InProcessAgent.StartAsync();
+        using (var tcp = new System.Net.Sockets.TcpClient())
+        {
+            await tcp.ConnectAsync(a.Host.HttpAddresses[0].Host, a.Host.HttpAddresses[0].Port);
+            var stream = tcp.GetStream();
+            await stream.WriteAsync(Encoding.ASCII.GetBytes("PUT /v1/kv/short HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-this"));
+            tcp.Client.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+            string? status = null;
+            try
+            {
+                status = await new StreamReader(stream).ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            }
+            catch (IOException)
+            {
+                // Dropped: acceptable.
+            }
+            if (status is { Length: > 0 }) Assert.StartsWith("HTTP/1.1 4", status);
+        }
+        Assert.Equal(HttpStatusCode.NotFound, (await a.GetAsync("/v1/kv/short")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await a.PutAsync("/v1/kv/short", "whole")).StatusCode);
+    }
+
+    /// <summary>A stream that hides its length, so HttpClient sends it chunked.</summary>
+    private sealed class UnsizedStream(byte[] data) : MemoryStream(data)
+    {
+        public override bool CanSeek => false;
+    }
+
     [Theory]
     [InlineData("PUT", "/v1/kv/x?cas=1&acquire=abc", "Conflicting flags")]
     [InlineData("PUT", "/v1/kv/x?flags=-1", "Invalid flags")]

@@ -34,11 +34,13 @@ public class SessionApiTests
     [Fact]
     public async Task Renew_KeepsTheSessionAlivePastItsTtl()
     {
+        // TTL 1s expires after 2s without a renewal; renewing every 300 ms for 3 s leaves wide slack on a busy machine.
         await using var a = await InProcessAgent.StartAsync();
-        var id = await a.CreateSessionAsync("""{"TTL":"200ms"}""");
-        for (var i = 0; i < 6; i++)
+        var id = await a.CreateSessionAsync("""{"TTL":"1s"}""");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(3))
         {
-            await Task.Delay(150);
+            await Task.Delay(300);
             using var renew = await a.PutAsync($"/v1/session/renew/{id}");
             Assert.Equal(HttpStatusCode.OK, renew.StatusCode);
         }
@@ -58,13 +60,19 @@ public class SessionApiTests
     public async Task LockDelay_BlocksReacquisition_UntilItPasses()
     {
         await using var a = await InProcessAgent.StartAsync();
-        var first = await a.CreateSessionAsync("""{"LockDelay":"500ms"}""");
+        var first = await a.CreateSessionAsync("""{"LockDelay":"3s"}""");
         await a.PutAsync($"/v1/kv/ld?acquire={first}", "v");
-        Assert.Equal("true", await (await a.PutAsync($"/v1/session/destroy/{first}")).Content.ReadAsStringAsync());
         var second = await a.CreateSessionAsync();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal("true", await (await a.PutAsync($"/v1/session/destroy/{first}")).Content.ReadAsStringAsync());
         Assert.Equal("false", await (await a.PutAsync($"/v1/kv/ld?acquire={second}", "v")).Content.ReadAsStringAsync());
-        await Task.Delay(600);
-        Assert.Equal("true", await (await a.PutAsync($"/v1/kv/ld?acquire={second}", "v")).Content.ReadAsStringAsync());
+        // Poll until the lock can be taken: never before the delay has passed, and soon after it.
+        while (await (await a.PutAsync($"/v1/kv/ld?acquire={second}", "v")).Content.ReadAsStringAsync() != "true")
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), "lock-delay never ended");
+            await Task.Delay(100);
+        }
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(2.9), $"acquired after {clock.Elapsed}, before the 3 s lock-delay");
     }
 
     [Fact]

@@ -61,7 +61,8 @@ internal sealed class FanoutScenario : IScenario
                 var r = await RunRoundAsync(context, watchers, index, round, gauge, cancellation);
                 log.WriteLine($"fanout: round {round}: answered {r.Answered:#,0}/{count:#,0}, first {Figure.Format(r.Min, "ms")} ms, " +
                               $"p50 {Figure.Format(r.P50, "ms")} ms, p99 {Figure.Format(r.P99, "ms")} ms, max {Figure.Format(r.Max, "ms")} ms, " +
-                              $"agent RSS {Megabytes(r.RssBytes):#,0} MB; CPU while answering: agent {r.AgentCpuMs:#,0} ms, client {r.ClientCpuMs:#,0} ms");
+                              $"agent RSS {Megabytes(r.RssBytes):#,0} MB; CPU while answering: agent {r.AgentCpuMs:#,0} ms, client {r.ClientCpuMs:#,0} ms; " +
+                              $"agent GC while answering: {r.GcPauseMs:#,0.0} ms paused, {r.Gen2Collections} gen2");
 
                 var p = $"round{round}_";
                 figures.Add(new Figure($"round {round} arm time", p + "arm_s", r.ArmSeconds, "s"));
@@ -72,6 +73,7 @@ internal sealed class FanoutScenario : IScenario
                 figures.Add(new Figure($"round {round} answered new index", p + "answered", r.Answered, ""));
                 figures.Add(new Figure($"round {round} agent CPU answering", p + "agent_cpu_ms", r.AgentCpuMs, "ms"));
                 figures.Add(new Figure($"round {round} client CPU answering", p + "client_cpu_ms", r.ClientCpuMs, "ms"));
+                figures.Add(new Figure($"round {round} agent GC pause answering", p + "gc_pause_ms", r.GcPauseMs, "ms"));
                 if (!r.Parked.Parked) notes.Add($"round {round}: watchers not confirmed parked ({r.Parked.How}); the write went ahead anyway");
                 else if (round == 1) notes.Add($"parked: {r.Parked.How}");
                 if (r.Early > 0) notes.Add($"round {round}: {r.Early:#,0} watchers answered before the write (a blocking query returned early)");
@@ -99,7 +101,7 @@ internal sealed class FanoutScenario : IScenario
     /// whether the latency is the agent's or the client's: both share the same cores.</summary>
     private sealed record RoundResult(
         double ArmSeconds, ParkedOutcome Parked, long RssBytes, int Early, int ArmFailures, int Answered,
-        double Min, double P50, double P99, double Max, double AgentCpuMs, double ClientCpuMs);
+        double Min, double P50, double P99, double Max, double AgentCpuMs, double ClientCpuMs, double GcPauseMs, int Gen2Collections);
 
     private static async Task<RoundResult> RunRoundAsync(
         BenchContext context, RawWatcher?[] watchers, ulong index, int round, (string Name, double Value)? gauge, CancellationToken cancellation)
@@ -147,6 +149,10 @@ internal sealed class FanoutScenario : IScenario
         var rss = agent.RssBytes();
         var early = responses.Count((t) => t.IsCompletedSuccessfully);
 
+        // The agent's GC counters, read before the write and after the last answer, tell whether a collection
+        // landed in the burst (their HTTP reads are outside the timed window).
+        var gcBefore = await GcAsync(context.Api, cancellation);
+
         // A new value every round: a write that changes nothing does not bump the index and would wake nobody.
         var agentTicks = agent.CpuTicks();
         var clientCpu = Process.GetCurrentProcess().TotalProcessorTime;
@@ -156,6 +162,7 @@ internal sealed class FanoutScenario : IScenario
         roundCancel.Cancel(); // stragglers: their connections are dropped below and re-opened next round
         var agentCpuMs = (agent.CpuTicks() - agentTicks) * 1000.0 / ProcFs.UserHz;
         var clientCpuMs = (Process.GetCurrentProcess().TotalProcessorTime - clientCpu).TotalMilliseconds;
+        var gcAfter = await GcAsync(context.Api, cancellation);
 
         var latencies = new double[count];
         var answered = 0;
@@ -183,7 +190,16 @@ internal sealed class FanoutScenario : IScenario
 
         Array.Sort(latencies);
         return new RoundResult(armSeconds, parked, rss, early, armFailures, answered,
-            latencies[0], Percentile(latencies, 0.50), Percentile(latencies, 0.99), latencies[^1], agentCpuMs, clientCpuMs);
+            latencies[0], Percentile(latencies, 0.50), Percentile(latencies, 0.99), latencies[^1], agentCpuMs, clientCpuMs,
+            gcAfter.PauseMs - gcBefore.PauseMs, (int)(gcAfter.Gen2 - gcBefore.Gen2));
+    }
+
+    /// <summary>The agent's total GC pause and gen2 count from its metrics; zeros when it does not report them.</summary>
+    private static async Task<(double PauseMs, double Gen2)> GcAsync(AgentApi api, CancellationToken cancellation)
+    {
+        var pause = await api.GaugeAsync(["runtime.gc_pause_ms_total"], cancellation);
+        var gen2 = await api.GaugeAsync(["runtime.gc_gen2_count"], cancellation);
+        return (pause?.Value ?? 0, gen2?.Value ?? 0);
     }
 
     /// <summary>Nearest-rank percentile of sorted values: the smallest value at or below which p of them lie.</summary>
