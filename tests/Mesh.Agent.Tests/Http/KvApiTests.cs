@@ -240,3 +240,31 @@ public class KvApiTests
         Assert.Equal(["a/b"], keys.EnumerateArray().Select(e => e.GetString()));
     }
 }
+
+public class TombstoneReaperTests
+{
+    [Fact]
+    public async Task DeletedKeys_TombstonesAreReapedAfterTheTtl_AndIndexesStayMonotonic()
+    {
+        await using var a = await InProcessAgent.StartAsync(c => c with
+        {
+            TombstoneTtl = TimeSpan.FromMilliseconds(300),
+            TombstoneTtlGranularity = TimeSpan.FromMilliseconds(100),
+        });
+        await a.PutAsync("/v1/kv/t/a", "1");
+        await a.SendAsync(HttpMethod.Delete, "/v1/kv/t/a");
+        using var afterDelete = await a.GetAsync("/v1/kv/t/?recurse");
+        var indexAfterDelete = InProcessAgent.Index(afterDelete);
+        Assert.Equal(1, a.Host.Store.View().RowCounts()["tombstones"]);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (a.Host.Store.View().RowCounts()["tombstones"] > 0)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), "tombstone never reaped");
+            await Task.Delay(50);
+        }
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(150), "reaped before its TTL");
+        using var afterReap = await a.GetAsync("/v1/kv/t/?recurse");
+        Assert.True(InProcessAgent.Index(afterReap) >= indexAfterDelete, "the prefix index went backwards after reaping");
+    }
+}
