@@ -25,8 +25,10 @@ public sealed class StateStore
 
     internal void Commit(WriteTxn txn)
     {
-        // Publish first, fire second: a reader woken by the fire is guaranteed to read the new version.
-        Volatile.Write(ref _root, txn.Commit());
+        // Publish first, fire second: a reader woken by the fire is guaranteed to read the new version. The exchange
+        // is a full fence, so the registry reads below cannot move before the publication and miss a reader that
+        // registered in between (a release-only store would allow exactly that).
+        Interlocked.Exchange(ref _root, txn.Commit());
         foreach (var (table, key) in txn.Changes) Watches.Fire(table, key);
     }
 
@@ -38,7 +40,7 @@ public sealed class StateStore
 
     internal void Replace(StoreRoot root)
     {
-        Volatile.Write(ref _root, root);
+        Interlocked.Exchange(ref _root, root);
         Watches.FireAll();
     }
 
@@ -49,6 +51,7 @@ public sealed class StateStore
     public void StopBlocking()
     {
         Volatile.Write(ref _stopping, true);
+        Interlocked.MemoryBarrier();
         Watches.FireAll();
     }
 

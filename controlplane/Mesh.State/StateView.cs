@@ -27,11 +27,15 @@ public sealed class StateView
         return max;
     }
 
-    /// <summary>One key. The index is the KV table's (as Consul reports it), the watch is on the key alone.</summary>
+    /// <summary>
+    /// One key, watched alone. The index is the key's <c>ModifyIndex</c> when it exists (so a blocking read returns
+    /// only when this key changes), or the KV table's when it does not, as Consul reports them.
+    /// </summary>
     public (ulong Index, KvEntry? Entry) KvGet(string key, WatchSet? ws = null)
     {
         ws?.Key(TableNames.Kvs, key);
-        return (TableIndex(TableNames.Kvs, TableNames.Tombstones), _root.Kv.Get(key));
+        var entry = _root.Kv.Get(key);
+        return (entry?.ModifyIndex ?? TableIndex(TableNames.Kvs, TableNames.Tombstones), entry);
     }
 
     /// <summary>Every entry under <paramref name="prefix"/>, with the highest index among them and their tombstones.</summary>

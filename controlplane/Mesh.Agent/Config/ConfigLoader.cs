@@ -61,8 +61,8 @@ public static class ConfigLoader
         "bootstrap" => c with { Bootstrap = Bool(file, p) },
         "bootstrap_expect" => c with { BootstrapExpect = Int(file, p) },
         "ui" => c with { Ui = Bool(file, p) },
-        "tombstone_ttl" => c with { TombstoneTtl = Duration(file, p) },
-        "session_ttl_min" => c with { SessionTtlMin = Duration(file, p) },
+        "tombstone_ttl" => c with { TombstoneTtl = PositiveDuration(file, p) },
+        "session_ttl_min" => c with { SessionTtlMin = PositiveDuration(file, p) },
         "ports" => c with { Ports = ApplyPorts(c.Ports, file, p.Value) },
         "addresses" => ApplyAddresses(c, file, p.Value),
         _ => throw new ConfigException($"config file \"{file}\": invalid config key {p.Name}"),
@@ -115,9 +115,9 @@ public static class ConfigLoader
     private static int Int(string file, JsonProperty p) => p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetInt32(out var n)
         ? n : throw new ConfigException($"config file \"{file}\": {p.Name} must be an integer");
 
-    private static TimeSpan Duration(string file, JsonProperty p) =>
-        p.Value.ValueKind == JsonValueKind.String && GoDuration.TryParse(p.Value.GetString(), out var d)
-            ? d : throw new ConfigException($"config file \"{file}\": {p.Name} must be a duration such as \"15m\"");
+    private static TimeSpan PositiveDuration(string file, JsonProperty p) =>
+        p.Value.ValueKind == JsonValueKind.String && GoDuration.TryParse(p.Value.GetString(), out var d) && d > TimeSpan.Zero
+            ? d : throw new ConfigException($"config file \"{file}\": {p.Name} must be a positive duration such as \"15m\"");
 }
 
 /// <summary>Configuration that cannot be used; the message says which file and key.</summary>

@@ -4,31 +4,42 @@ using System.Text;
 namespace Mesh.Agent.Config;
 
 /// <summary>
-/// Durations as Go writes and reads them (<c>10s</c>, <c>1m30s</c>, <c>1.5h</c>, <c>300ms</c>), the syntax of
-/// Consul's <c>?wait=</c>, session <c>TTL</c>/<c>LockDelay</c> and config files.
+/// Durations as Go writes and reads them (<c>10s</c>, <c>1m30s</c>, <c>1.5h</c>, <c>300ms</c>): the syntax of
+/// Consul's <c>?wait=</c>, session <c>TTL</c>/<c>LockDelay</c>, config files and CLI flags. One implementation for the
+/// agent and the CLI, so both accept exactly the same text.
 /// </summary>
 public static class GoDuration
 {
-    /// <summary>Parses a Go duration. A bare <c>0</c> is accepted; any other number needs a unit.</summary>
+    private const long TicksPerMicrosecond = TimeSpan.TicksPerMillisecond / 1000;
+
+    /// <summary>Parses a Go duration ("300ms", "-1.5h", "2h45m", "0"); false when it is not one.</summary>
     public static bool TryParse(ReadOnlySpan<char> text, out TimeSpan value)
     {
         value = TimeSpan.Zero;
-        if (text.IsEmpty) return false;
+        var s = text;
         var negative = false;
-        if (text[0] is '-' or '+') { negative = text[0] == '-'; text = text[1..]; }
-        if (text is "0") return true;
-        if (text.IsEmpty) return false;
-        decimal totalNs = 0;
-        while (!text.IsEmpty)
+        if (s.Length > 0 && (s[0] == '-' || s[0] == '+'))
         {
-            var i = 0;
-            while (i < text.Length && (char.IsAsciiDigit(text[i]) || text[i] == '.')) i++;
-            if (i == 0 || !decimal.TryParse(text[..i], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
-                return false;
-            text = text[i..];
-            var u = 0;
-            while (u < text.Length && !char.IsAsciiDigit(text[u]) && text[u] != '.') u++;
-            decimal unitNs = text[..u] switch
+            negative = s[0] == '-';
+            s = s[1..];
+        }
+        if (s.SequenceEqual("0")) return true;
+        if (s.IsEmpty) return false;
+
+        decimal totalNanoseconds = 0;
+        while (!s.IsEmpty)
+        {
+            var numberEnd = 0;
+            while (numberEnd < s.Length && (char.IsAsciiDigit(s[numberEnd]) || s[numberEnd] == '.')) numberEnd++;
+            if (numberEnd == 0) return false;
+            var number = s[..numberEnd];
+            if (number.SequenceEqual(".") || number.IndexOf('.') != number.LastIndexOf('.')) return false;
+            if (!decimal.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount)) return false;
+            s = s[numberEnd..];
+
+            var unitEnd = 0;
+            while (unitEnd < s.Length && !char.IsAsciiDigit(s[unitEnd]) && s[unitEnd] != '.') unitEnd++;
+            decimal? scale = s[..unitEnd] switch
             {
                 "ns" => 1m,
                 "us" or "µs" or "μs" => 1_000m,
@@ -36,34 +47,49 @@ public static class GoDuration
                 "s" => 1_000_000_000m,
                 "m" => 60_000_000_000m,
                 "h" => 3_600_000_000_000m,
-                _ => -1m,
+                _ => null,
             };
-            if (unitNs < 0) return false;
-            text = text[u..];
-            totalNs += number * unitNs;
-            if (totalNs > (decimal)TimeSpan.MaxValue.Ticks * 100) return false;
+            if (scale is null) return false;
+            s = s[unitEnd..];
+            try { totalNanoseconds += amount * scale.Value; }
+            catch (OverflowException) { return false; }
         }
-        var ticks = (long)(totalNs / 100m);
-        value = TimeSpan.FromTicks(negative ? -ticks : ticks);
+        var ticks = totalNanoseconds / 100m;
+        if (ticks > TimeSpan.MaxValue.Ticks) return false;
+        value = TimeSpan.FromTicks((long)ticks);
+        if (negative) value = value.Negate();
         return true;
     }
 
-    /// <summary>Formats like Go's <c>time.Duration.String()</c>: <c>15s</c>, <c>1m0s</c>, <c>1h30m0s</c>, <c>250ms</c>.</summary>
+    /// <summary>Milliseconds as Consul's API client sends <c>?wait=</c>: "15000ms", at least "1ms" when positive.</summary>
+    public static string ToMilliseconds(TimeSpan value)
+    {
+        var ms = (long)value.TotalMilliseconds;
+        if (value > TimeSpan.Zero && ms == 0) ms = 1;
+        return ms.ToString(CultureInfo.InvariantCulture) + "ms";
+    }
+
+    /// <summary>Formats like Go's <c>Duration.String</c>: "5s", "1m30s", "1h0m0s", "250ms", "0s".</summary>
     public static string Format(TimeSpan value)
     {
         if (value == TimeSpan.Zero) return "0s";
         var sb = new StringBuilder();
-        if (value < TimeSpan.Zero) { sb.Append('-'); value = value.Negate(); }
+        if (value < TimeSpan.Zero)
+        {
+            sb.Append('-');
+            value = value.Negate();
+        }
         if (value < TimeSpan.FromSeconds(1))
         {
-            var ns = value.Ticks * 100;
-            if (ns < 1_000) return sb.Append(ns).Append("ns").ToString();
-            if (ns < 1_000_000) return sb.Append(Trim(ns / 1_000m)).Append("µs").ToString();
-            return sb.Append(Trim(ns / 1_000_000m)).Append("ms").ToString();
+            if (value.Ticks >= TimeSpan.TicksPerMillisecond)
+                return sb.Append(Trim(value.Ticks / (decimal)TimeSpan.TicksPerMillisecond)).Append("ms").ToString();
+            if (value.Ticks >= TicksPerMicrosecond)
+                return sb.Append(Trim(value.Ticks / (decimal)TicksPerMicrosecond)).Append("µs").ToString();
+            return sb.Append(value.Ticks * 100).Append("ns").ToString();
         }
         var hours = (long)value.TotalHours;
-        if (hours > 0) sb.Append(hours).Append('h');
-        if (hours > 0 || value.Minutes > 0) sb.Append(value.Minutes).Append('m');
+        if (hours > 0) sb.Append(hours.ToString(CultureInfo.InvariantCulture)).Append('h');
+        if (hours > 0 || value.Minutes > 0) sb.Append(value.Minutes.ToString(CultureInfo.InvariantCulture)).Append('m');
         var seconds = value.Seconds + (value.Ticks % TimeSpan.TicksPerSecond) / (decimal)TimeSpan.TicksPerSecond;
         return sb.Append(Trim(seconds)).Append('s').ToString();
     }

@@ -63,13 +63,13 @@ public sealed class EventBuffer
 
     private static bool Matches(UserEvent ev, string nodeName, IEnumerable<(string Service, IReadOnlyList<string> Tags)> services)
     {
-        if (ev.NodeFilter.Length > 0 && !Regex.IsMatch(nodeName, ev.NodeFilter, RegexOptions.None, TimeSpan.FromMilliseconds(100)))
+        if (ev.NodeFilter.Length > 0 && !Regex.IsMatch(nodeName, ev.NodeFilter, RegexOptions.NonBacktracking))
             return false;
         if (ev.ServiceFilter.Length == 0) return true;
         foreach (var (service, tags) in services)
         {
-            if (!Regex.IsMatch(service, ev.ServiceFilter, RegexOptions.None, TimeSpan.FromMilliseconds(100))) continue;
-            if (ev.TagFilter.Length == 0 || tags.Any(t => Regex.IsMatch(t, ev.TagFilter, RegexOptions.None, TimeSpan.FromMilliseconds(100))))
+            if (!Regex.IsMatch(service, ev.ServiceFilter, RegexOptions.NonBacktracking)) continue;
+            if (ev.TagFilter.Length == 0 || tags.Any(t => Regex.IsMatch(t, ev.TagFilter, RegexOptions.NonBacktracking)))
                 return true;
         }
         return false;

@@ -100,7 +100,7 @@ public sealed partial class AgentHost : IAsyncDisposable
         var serverAddr = $"{identity.AdvertiseAddr}:{config.Ports.Server.ToString(CultureInfo.InvariantCulture)}";
         var log = new InMemoryLog(fsm, serverAddr);
         var writer = new StateWriter(log, time);
-        var sessionTimers = new SessionTimers(writer, time, loggerFactory.CreateLogger<SessionTimers>());
+        var sessionTimers = new SessionTimers(writer, store, time, loggerFactory.CreateLogger<SessionTimers>());
         var reaper = new TombstoneReaper(store, writer, time, config.TombstoneTtl, loggerFactory.CreateLogger<TombstoneReaper>());
         var metrics = new Metrics();
         RegisterGauges(metrics, store, log, sessionTimers);

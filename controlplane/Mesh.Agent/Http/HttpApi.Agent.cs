@@ -177,6 +177,8 @@ internal sealed partial class HttpApi
         if (!AgentLoggerProvider.TryParseLevel(levelText, out var level)) throw ApiException.BadRequest($"Unknown log level: {levelText}");
         var json = r.Has("logjson");
         var (lines, subscription) = _logs.Subscribe(level);
+        // The stream ends when the client goes away or the agent stops, so an open monitor never holds shutdown up.
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(r.Aborted, Stopping);
         using (subscription)
         {
             r.Http.Response.StatusCode = 200;
@@ -186,16 +188,16 @@ internal sealed partial class HttpApi
             await r.Http.Response.Body.FlushAsync(r.Aborted).ConfigureAwait(false);
             try
             {
-                await foreach (var line in lines.ReadAllAsync(r.Aborted).ConfigureAwait(false))
+                await foreach (var line in lines.ReadAllAsync(ended.Token).ConfigureAwait(false))
                 {
                     var bytes = Encoding.UTF8.GetBytes((json ? line.ToJson() : line.ToText()) + "\n");
-                    await r.Http.Response.Body.WriteAsync(bytes, r.Aborted).ConfigureAwait(false);
-                    await r.Http.Response.Body.FlushAsync(r.Aborted).ConfigureAwait(false);
+                    await r.Http.Response.Body.WriteAsync(bytes, ended.Token).ConfigureAwait(false);
+                    await r.Http.Response.Body.FlushAsync(ended.Token).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException)
             {
-                // The client closed the stream.
+                // The client closed the stream, or the agent is stopping.
             }
         }
     }

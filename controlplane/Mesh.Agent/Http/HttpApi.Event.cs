@@ -22,10 +22,11 @@ internal sealed partial class HttpApi
         {
             try
             {
-                _ = new Regex(pattern, RegexOptions.None, TimeSpan.FromMilliseconds(100));
+                _ = new Regex(pattern, RegexOptions.NonBacktracking);
             }
-            catch (ArgumentException ex)
+            catch (Exception ex) when (ex is ArgumentException or NotSupportedException)
             {
+                // Filters are RE2-like (as Go's): backreferences and lookarounds are refused too.
                 throw ApiException.BadRequest($"Invalid {what} filter: {ex.Message}");
             }
         }

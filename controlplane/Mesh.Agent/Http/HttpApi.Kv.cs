@@ -18,7 +18,8 @@ internal sealed partial class HttpApi
         var key = r.Suffix;
         if (r.Has("keys"))
         {
-            var separator = r.Get("separator");
+            // "seperator" is the spelling older Consul clients send.
+            var separator = r.Get("separator") ?? r.Get("seperator");
             var (index, keys) = await BlockingAsync(r, (v, ws) => v.KvKeys(key, separator, ws), x => x.Index).ConfigureAwait(false);
             // An empty listing of the root is an empty array; of anything else, a 404.
             if (keys.Count == 0 && key.Length > 0)
@@ -101,11 +102,9 @@ internal sealed partial class HttpApi
             }
             op = new KvOp(KvVerbs.Lock, key, value, flags, Session: acquire);
         }
-        else if (release is not null)
-        {
-            RequireSession(release);
-            op = new KvOp(KvVerbs.Unlock, key, value, flags, Session: release);
-        }
+        // Releasing with a session that has since ended is not an error: the lock is simply not held, so the answer
+        // is false (clients releasing after losing their session rely on that).
+        else if (release is not null) op = new KvOp(KvVerbs.Unlock, key, value, flags, Session: release);
         else if (cas is not null) op = new KvOp(KvVerbs.Cas, key, value, flags, cas.Value);
         else op = new KvOp(KvVerbs.Set, key, value, flags);
 

@@ -12,9 +12,6 @@ internal sealed partial class HttpApi
     /// <summary>Lock-delay when none is given (Consul's).</summary>
     public static readonly TimeSpan DefaultLockDelay = TimeSpan.FromSeconds(15);
 
-    /// <summary>Longest lock-delay accepted.</summary>
-    public static readonly TimeSpan MaxLockDelay = TimeSpan.FromSeconds(60);
-
     /// <summary>Longest session TTL accepted.</summary>
     public static readonly TimeSpan MaxSessionTtl = TimeSpan.FromHours(24);
 
@@ -103,8 +100,8 @@ internal sealed partial class HttpApi
             default:
                 throw ApiException.BadRequest("Request decode failed: LockDelay must be a duration string or a number");
         }
-        if (d < TimeSpan.Zero || d > MaxLockDelay)
-            throw ApiException.BadRequest($"Invalid LockDelay: must be between 0s and {GoDuration.Format(MaxLockDelay)}");
+        // Longer than the maximum is accepted and clamped when the delay is applied, as Consul does.
+        if (d < TimeSpan.Zero) throw ApiException.BadRequest("Invalid LockDelay: it cannot be negative");
         return d;
     }
 

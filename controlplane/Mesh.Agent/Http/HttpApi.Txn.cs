@@ -22,6 +22,11 @@ internal sealed partial class HttpApi
             result = view.ReadTxn(ops);
             SetMeta(r, view.Index, opts);
         }
+        else if (LockDelayed(ops) is { Count: > 0 } delayed)
+        {
+            // As Consul's pre-check: a lock inside its lock-delay fails the whole transaction before it is proposed.
+            result = new CommandResult(false, Errors: delayed);
+        }
         else
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -61,6 +66,19 @@ internal sealed partial class HttpApi
             }
             w.WriteEndObject();
         }, result.Errors is null ? 200 : 409).ConfigureAwait(false);
+    }
+
+    private List<TxnError> LockDelayed(List<KvOp> ops)
+    {
+        var view = _store.View();
+        var now = DateTime.UtcNow;
+        var errors = new List<TxnError>();
+        for (var i = 0; i < ops.Count; i++)
+        {
+            if (ops[i].Verb == KvVerbs.Lock && view.KvLockDelay(ops[i].Key, now) is not null)
+                errors.Add(new TxnError(i, $"failed to lock key \"{ops[i].Key}\" due to lock delay"));
+        }
+        return errors;
     }
 
     private static List<KvOp> ParseTxn(byte[] body)

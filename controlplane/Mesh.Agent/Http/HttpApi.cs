@@ -9,6 +9,7 @@ using Mesh.Consensus;
 using Mesh.State;
 using Mesh.State.Watch;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Agent.Http;
@@ -45,7 +46,7 @@ internal sealed partial class HttpApi
     private readonly List<Route> _prefixes = [];
     private long _blocking;
 
-    /// <summary>Fires when the agent shuts down: parked event-list queries answer at once instead of holding shutdown.</summary>
+    /// <summary>Fires when the agent shuts down: parked event lists answer and monitor streams end at once.</summary>
     public CancellationToken Stopping { get; set; }
 
     public HttpApi(AgentConfig config, StateStore store, StateWriter writer, SessionTimers sessionTimers, EventBuffer events,
@@ -121,8 +122,7 @@ internal sealed partial class HttpApi
                 {
                     if (!path.StartsWith(r.Path, StringComparison.Ordinal)) continue;
                     route = r;
-                    // Kestrel leaves %2F escaped to keep path segments apart; Consul's keys treat it as a slash.
-                    suffix = DecodeSlashes(path[r.Path.Length..]);
+                    suffix = Suffix(http, r.Path, path);
                     break;
                 }
             }
@@ -184,8 +184,20 @@ internal sealed partial class HttpApi
         }
     }
 
-    private static string DecodeSlashes(string s) =>
-        s.Contains('%') ? s.Replace("%2F", "/", StringComparison.Ordinal).Replace("%2f", "/", StringComparison.Ordinal) : s;
+    /// <summary>
+    /// What follows the route's prefix, fully percent-decoded as Go decodes a path: the server leaves <c>%2F</c>
+    /// encoded to keep segments apart, so the key is decoded from the raw request target instead, where
+    /// <c>a%2Fb</c> is the key <c>a/b</c> and <c>a%252Fb</c> the key <c>a%2Fb</c>.
+    /// </summary>
+    private static string Suffix(HttpContext http, string prefix, string decodedPath)
+    {
+        var decoded = decodedPath[prefix.Length..];
+        if (!decoded.Contains('%')) return decoded;
+        var raw = http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? "";
+        var q = raw.IndexOf('?');
+        if (q >= 0) raw = raw[..q];
+        return raw.StartsWith(prefix, StringComparison.Ordinal) ? Uri.UnescapeDataString(raw[prefix.Length..]) : decoded;
+    }
 
     private static async Task TryWriteErrorAsync(HttpContext http, int status, string message)
     {

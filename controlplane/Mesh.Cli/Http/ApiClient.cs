@@ -1,3 +1,4 @@
+using Mesh.Agent.Config;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -109,7 +110,7 @@ internal sealed class ApiClient : IDisposable
             if (query.AllowStale) all.Add(new("stale", null));
             if (query.RequireConsistent) all.Add(new("consistent", null));
             if (query.WaitIndex != 0) all.Add(new("index", query.WaitIndex.ToString(CultureInfo.InvariantCulture)));
-            if (query.WaitTime > TimeSpan.Zero) all.Add(new("wait", Text.GoDuration.ToMilliseconds(query.WaitTime)));
+            if (query.WaitTime > TimeSpan.Zero) all.Add(new("wait", GoDuration.ToMilliseconds(query.WaitTime)));
         }
         if (parameters is not null) all.AddRange(parameters);
 

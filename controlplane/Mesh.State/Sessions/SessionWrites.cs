@@ -6,6 +6,9 @@ namespace Mesh.State;
 // session's locks and starts their lock-delay.
 internal sealed partial class WriteTxn
 {
+    /// <summary>Longest lock-delay applied, whatever a session asked for (Consul clamps it the same way).</summary>
+    public static readonly TimeSpan MaxLockDelay = TimeSpan.FromSeconds(60);
+
     /// <summary>Creates a session.</summary>
     /// <exception cref="StoreException">The node is unknown, or a check is unknown or critical.</exception>
     public Session SessionCreate(Session session)
@@ -41,15 +44,18 @@ internal sealed partial class WriteTxn
         Changed(TableNames.SessionsByNode, session.Node);
 
         if (!Root.KvBySession.TryGetValue(id, out var keys)) return true;
+        // Expired lock-delays go whenever new ones are added, so the map holds only delays still running.
+        var delays = Root.LockDelays.RemoveRange(Root.LockDelays.Where(d => d.Value <= Now).Select(d => d.Key));
+        var delay = session.LockDelay > MaxLockDelay ? MaxLockDelay : session.LockDelay;
         foreach (var key in keys)
         {
             var entry = Root.Kv.Get(key);
             if (entry is null) continue;
             if (session.Behavior == SessionBehavior.Delete) KvDelete(key);
             else KvPut(key, entry.Value, entry.Flags, null, lockIndexBump: false);
-            if (session.LockDelay > TimeSpan.Zero)
-                Root = Root with { LockDelays = Root.LockDelays.SetItem(key, Now + session.LockDelay) };
+            if (delay > TimeSpan.Zero) delays = delays.SetItem(key, Now + delay);
         }
+        Root = Root with { LockDelays = delays };
         return true;
     }
 

@@ -83,6 +83,7 @@ public class AgentApiTests
     [Theory]
     [InlineData("/v1/event/fire/x?tag=a", "without service")]
     [InlineData("/v1/event/fire/x?node=(", "Invalid node filter")]
+    [InlineData("/v1/event/fire/x?node=(a)\\1", "Invalid node filter")]
     public async Task Events_BadFilters_Are400(string path, string reason)
     {
         await using var a = await InProcessAgent.StartAsync();

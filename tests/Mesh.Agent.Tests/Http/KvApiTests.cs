@@ -32,6 +32,43 @@ public class KvApiTests
     }
 
     [Fact]
+    public async Task SingleKeyIndex_IsTheKeysModifyIndex_NotMovedByOtherKeys()
+    {
+        await using var a = await InProcessAgent.StartAsync();
+        await a.PutAsync("/v1/kv/quiet", "1");
+        var modify = (await a.JsonAsync("/v1/kv/quiet"))[0].GetProperty("ModifyIndex").GetUInt64();
+        await a.PutAsync("/v1/kv/busy", "1");
+        await a.PutAsync("/v1/kv/busy", "2");
+        using var get = await a.GetAsync("/v1/kv/quiet");
+        Assert.Equal(modify, InProcessAgent.Index(get));
+        // A watcher holding the key's index is not sent back by writes elsewhere.
+        using var blocked = await a.GetAsync($"/v1/kv/quiet?index={modify}&wait=300ms");
+        Assert.Equal(modify, InProcessAgent.Index(blocked));
+    }
+
+    [Fact]
+    public async Task Release_WithASessionThatEnded_IsFalse_Not400()
+    {
+        await using var a = await InProcessAgent.StartAsync();
+        var id = await a.CreateSessionAsync("""{"LockDelay":"0s"}""");
+        await a.PutAsync($"/v1/kv/rel?acquire={id}", "v");
+        await a.PutAsync($"/v1/session/destroy/{id}");
+        using var resp = await a.PutAsync($"/v1/kv/rel?release={id}", "v");
+        Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
+        Assert.Equal("false", await resp.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Keys_LiteralPercentInKey_IsKept_AndLegacySeperatorSpellingWorks()
+    {
+        await using var a = await InProcessAgent.StartAsync();
+        await a.PutAsync("/v1/kv/a%252Fb", "1");
+        await a.PutAsync("/v1/kv/dir/sub/x", "1");
+        var keys = await a.JsonAsync("/v1/kv/?keys&seperator=/");
+        Assert.Equal(["a%2Fb", "dir/"], keys.EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [Fact]
     public async Task Raw_ReturnsTheBytesAsPlainText()
     {
         await using var a = await InProcessAgent.StartAsync();
@@ -146,6 +183,8 @@ public class KvApiTests
     [InlineData("GET", "/v1/kv/x?index=abc", "Invalid index")]
     [InlineData("GET", "/v1/kv/x?index=1&wait=10x", "Invalid wait")]
     [InlineData("GET", "/v1/kv/x?stale&consistent", "conflicting")]
+    [InlineData("GET", "/v1/kv/x?index=1&wait=99999999999999999999999h", "Invalid wait")]
+    [InlineData("GET", "/v1/kv/x?max_stale=99999999999999999999999h", "Invalid max_stale")]
     [InlineData("PUT", "/v1/kv/x?acquire=not-a-session", "Invalid session")]
     public async Task BadInput_Is400_WithOneLineReason(string method, string path, string reason)
     {

@@ -48,6 +48,18 @@ public class SessionApiTests
     }
 
     [Fact]
+    public async Task ConcurrentRenewals_LeaveOneTimer_AndTheSessionAlive()
+    {
+        await using var a = await InProcessAgent.StartAsync();
+        var id = await a.CreateSessionAsync("""{"TTL":"1s"}""");
+        await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => a.PutAsync($"/v1/session/renew/{id}")));
+        var metrics = await a.JsonAsync("/v1/agent/metrics");
+        var timers = metrics.GetProperty("Gauges").EnumerateArray().Single(g => g.GetProperty("Name").GetString() == "mesh.session_ttl.active");
+        Assert.Equal(1, timers.GetProperty("Value").GetDouble());
+        Assert.Equal(1, (await a.JsonAsync($"/v1/session/info/{id}")).GetArrayLength());
+    }
+
+    [Fact]
     public async Task Renew_Unknown_Is404_InfoUnknown_IsEmptyArray()
     {
         await using var a = await InProcessAgent.StartAsync();
@@ -89,7 +101,7 @@ public class SessionApiTests
     [InlineData("""{"TTL":"5s"}""", "Invalid Session TTL")]
     [InlineData("""{"TTL":"forever"}""", "Invalid Session TTL")]
     [InlineData("""{"Behavior":"explode"}""", "Invalid Behavior")]
-    [InlineData("""{"LockDelay":"2m"}""", "LockDelay")]
+    [InlineData("""{"LockDelay":"-1s"}""", "LockDelay")]
     [InlineData("""{"Node":"ghost"}""", "missing node registration")]
     [InlineData("""{"NodeChecks":["nope"]}""", "missing check")]
     [InlineData("""{"Name":5}""", "Name must be a string")]

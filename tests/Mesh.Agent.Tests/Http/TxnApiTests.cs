@@ -45,6 +45,21 @@ public class TxnApiTests
     }
 
     [Fact]
+    public async Task Txn_LockInsideLockDelay_Is409_AndNothingApplies()
+    {
+        await using var a = await InProcessAgent.StartAsync();
+        var first = await a.CreateSessionAsync("""{"LockDelay":"30s"}""");
+        await a.PutAsync($"/v1/kv/tl?acquire={first}", "v");
+        await a.PutAsync($"/v1/session/destroy/{first}");
+        var second = await a.CreateSessionAsync();
+        var body = "[{\"KV\":{\"Verb\":\"set\",\"Key\":\"other\",\"Value\":\"MQ==\"}},{\"KV\":{\"Verb\":\"lock\",\"Key\":\"tl\",\"Session\":\"" + second + "\"}}]";
+        using var resp = await a.PutAsync("/v1/txn", body);
+        Assert.Equal(HttpStatusCode.Conflict, resp.StatusCode);
+        Assert.Contains("due to lock delay", await resp.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await a.GetAsync("/v1/kv/other")).StatusCode);
+    }
+
+    [Fact]
     public async Task Txn_TooManyOps_Is413()
     {
         await using var a = await InProcessAgent.StartAsync();

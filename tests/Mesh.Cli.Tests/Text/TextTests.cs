@@ -1,3 +1,4 @@
+using Mesh.Agent.Config;
 using Mesh.Cli.Text;
 
 namespace Mesh.Cli.Tests.Text;

@@ -138,4 +138,28 @@ public class SessionTests
             [new HealthCheck { Node = "n1", CheckID = "serfHealth", Status = HealthStatus.Passing }]));
         Assert.Equal(before, f.Store.View().TableIndex(TableNames.Nodes, TableNames.Checks));
     }
+
+    [Fact]
+    public void LockDelay_LongerThanTheMaximum_IsAppliedAsTheMaximum()
+    {
+        var f = new StoreFixture();
+        var s = f.CreateSession(lockDelay: TimeSpan.FromMinutes(5));
+        f.Kv(KvVerbs.Lock, "l", "v", session: s);
+        f.Apply(new SessionDestroyCommand(s));
+        Assert.Equal(f.Now.AddSeconds(60), f.Store.View().KvLockDelay("l", f.Now));
+    }
+
+    [Fact]
+    public void ExpiredLockDelays_AreDropped_WhenNewOnesAreAdded()
+    {
+        var f = new StoreFixture();
+        for (var i = 0; i < 20; i++)
+        {
+            var s = f.CreateSession(lockDelay: TimeSpan.FromSeconds(1));
+            f.Kv(KvVerbs.Lock, "k" + i, "v", session: s);
+            f.Apply(new SessionDestroyCommand(s));
+            f.Now = f.Now.AddSeconds(2);
+        }
+        Assert.Single(f.Store.View().Root.LockDelays);
+    }
 }

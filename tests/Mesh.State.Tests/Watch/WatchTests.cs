@@ -194,3 +194,38 @@ public class WatchTests
         Assert.All(rounds, r => Assert.True(r > 0));
     }
 }
+
+public class WatchRegistryTests
+{
+    [Fact]
+    public async Task PrefixWatches_FireOnlyForRealPrefixes_OfAnyKeyLength()
+    {
+        var f = new StoreFixture();
+        using var onAb = new Mesh.State.Watch.WatchSet(f.Store.Watches);
+        using var onXy = new Mesh.State.Watch.WatchSet(f.Store.Watches);
+        using var onAll = new Mesh.State.Watch.WatchSet(f.Store.Watches);
+        f.Store.View().KvList("ab", onAb);
+        f.Store.View().KvList("xy", onXy);
+        f.Store.View().KvList("", onAll);
+        var ab = onAb.WaitAsync(Timeout.InfiniteTimeSpan, CancellationToken.None);
+        var xy = onXy.WaitAsync(Timeout.InfiniteTimeSpan, CancellationToken.None);
+        var all = onAll.WaitAsync(Timeout.InfiniteTimeSpan, CancellationToken.None);
+        f.Set("ab" + new string('k', 100_000), "v");
+        Assert.True(await ab.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.True(await all.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.NotSame(xy, await Task.WhenAny(xy, Task.Delay(150)));
+    }
+
+    [Fact]
+    public void Slots_AreReleased_WhenReadersGoAway()
+    {
+        var f = new StoreFixture();
+        using (var ws = new Mesh.State.Watch.WatchSet(f.Store.Watches))
+        {
+            f.Store.View().KvList("p/", ws);
+            f.Store.View().KvGet("k", ws);
+            Assert.Equal(2, f.Store.Watches.Slots);
+        }
+        Assert.Equal(0, f.Store.Watches.Slots);
+    }
+}
