@@ -71,12 +71,15 @@ internal static class AgentCommand
             try
             {
                 await host.Stopped.WaitAsync(ctx.Cancellation).ConfigureAwait(false);
-                ctx.Out.WriteLine("==> Graceful leave complete");
             }
             catch (OperationCanceledException)
             {
-                ctx.Out.WriteLine("==> Caught signal, shutting down...");
+                // Interrupted: reported below.
             }
+            // The web host stops on SIGTERM by itself too, so whichever noticed first, a signal reads as a signal.
+            ctx.Out.WriteLine(ctx.Cancellation.IsCancellationRequested
+                ? "==> Caught signal, shutting down..."
+                : "==> Graceful leave complete");
         }
         return 0;
     }
