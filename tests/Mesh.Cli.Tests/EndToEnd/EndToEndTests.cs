@@ -16,7 +16,7 @@ public sealed class EndToEndTests(AgentFixture fixture)
     private CliHarness Cli()
     {
         var cli = new CliHarness { UseNetwork = true };
-        cli.Env["MESH_HTTP_ADDR"] = _agent.Address;
+        cli.Env["MESH_HTTP_ADDR"] = _agent.HostPort;
         // Real lock timings, except a short retry so a lock-delay is waited out quickly.
         cli.LockTimings = Mesh.Cli.Locks.LockTimings.Default with { RetryTime = TimeSpan.FromMilliseconds(200) };
         return cli;
@@ -235,7 +235,7 @@ public sealed class EndToEndTests(AgentFixture fixture)
     {
         var prefix = $"{_ns}/signalled";
         var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "mesh.dll"), "lock", "-verbose", $"-http-addr={_agent.Address}", prefix, "echo holding; sleep 30" })
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "mesh.dll"), "lock", "-verbose", $"-http-addr={_agent.HostPort}", prefix, "echo holding; sleep 30" })
             psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var stdout = new System.Text.StringBuilder();
@@ -267,7 +267,7 @@ public sealed class EndToEndTests(AgentFixture fixture)
     public async Task Binary_KvGetMissing_ExitCodeAndMessage()
     {
         var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "mesh.dll"), "kv", "get", $"-http-addr=http://{_agent.Address}", $"{_ns}/none" })
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "mesh.dll"), "kv", "get", $"-http-addr=http://{_agent.HostPort}", $"{_ns}/none" })
             psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var err = await p.StandardError.ReadToEndAsync();
@@ -285,11 +285,73 @@ public sealed class LeaveEndToEndTests
     {
         await using var agent = await AgentProcess.StartAsync();
         var cli = new CliHarness { UseNetwork = true };
-        var run = await cli.RunAsync("leave", $"-http-addr={agent.Address}");
+        var run = await cli.RunAsync("leave", $"-http-addr={agent.HostPort}");
         Assert.Equal(0, run.ExitCode);
         Assert.Equal("Graceful leave complete\n", run.Out);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await agent.WaitForExitAsync(timeout.Token);
         Assert.True(agent.HasExited);
+    }
+}
+
+/// <summary>The agent dies (SIGKILL) under a held lock: it gets an agent of its own.</summary>
+public sealed class AgentCrashEndToEndTests
+{
+    [Fact]
+    public async Task Lock_AgentKilledWhileHeld_ChildIsStoppedAndLockExitsNonZero()
+    {
+        await using var agent = await AgentProcess.StartAsync();
+        var pidFile = Path.Combine(Path.GetTempPath(), $"mesh-lock-child-{Guid.NewGuid():N}");
+        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "mesh.dll"), "lock", "-verbose", $"-http-addr={agent.HostPort}", "crash/lock",
+                     $"echo $$ > {pidFile}; echo holding; exec sleep 120" })
+            psi.ArgumentList.Add(a);
+        using var locker = Process.Start(psi)!;
+        var output = new System.Text.StringBuilder();
+        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        locker.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (output) output.AppendLine(e.Data);
+            if (e.Data == "holding") holding.TrySetResult();
+        };
+        locker.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null) lock (output) output.AppendLine(e.Data);
+        };
+        locker.BeginOutputReadLine();
+        locker.BeginErrorReadLine();
+        try
+        {
+            await holding.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            var childPid = int.Parse((await File.ReadAllTextAsync(pidFile)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+            agent.Kill();
+
+            // Without its agent the lock cannot be known to be held: the command must give it up, not run on blind.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+            await locker.WaitForExitAsync(timeout.Token);
+            Assert.NotEqual(0, locker.ExitCode);
+            Assert.False(IsAlive(childPid), $"the child (pid {childPid}) outlived the lock");
+        }
+        finally
+        {
+            if (!locker.HasExited) locker.Kill(entireProcessTree: true);
+            File.Delete(pidFile);
+        }
+        lock (output) Assert.True(output.ToString().Contains("Lock lost, killing child", StringComparison.Ordinal), output.ToString());
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 }

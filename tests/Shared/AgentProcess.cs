@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace Mesh.Agent.Tests.Fixtures;
+namespace Mesh.Tests.Shared;
 
 /// <summary>Options for <see cref="AgentProcess.StartAsync"/>.</summary>
 public sealed record AgentProcessOptions
@@ -21,7 +21,7 @@ public sealed record AgentProcessOptions
 }
 
 /// <summary>
-/// A real <c>mesh agent -dev</c> child process on a free port: started with <c>dotnet mesh.dll</c>, ready once it
+/// A real <c>mesh agent -dev</c> child process on a free port, shared by the test projects (linked into each): started with <c>dotnet mesh.dll</c>, ready once it
 /// prints <c>HTTP API listening on http://host:port</c> on stdout, killed with its whole process tree on dispose.
 /// Its stdout and stderr are kept so a failing test can show them.
 /// </summary>
@@ -56,6 +56,15 @@ public sealed partial class AgentProcess : IAsyncDisposable
 
     /// <summary>Port of the HTTP API.</summary>
     public int Port { get; private set; }
+
+    /// <summary>Whether the agent has exited.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Completes when the agent has exited.</summary>
+    public Task WaitForExitAsync(CancellationToken cancellation) => _process.WaitForExitAsync(cancellation);
+
+    /// <summary>Kills the agent at once (SIGKILL), as a crash would: no shutdown code runs.</summary>
+    public void Kill() => _process.Kill(entireProcessTree: true);
 
     /// <summary>The child process (<c>dotnet mesh.dll agent ...</c>).</summary>
     public Process Process => _process;
