@@ -8,7 +8,7 @@ namespace Mesh.State;
 /// A consistent, immutable read of the store at one index. Every read takes an optional <see cref="WatchSet"/> and adds
 /// to it exactly what it looked at, so a blocking query wakes only when that changes.
 /// </summary>
-public sealed class StateView
+public sealed partial class StateView
 {
     private readonly StoreRoot _root;
 
@@ -136,5 +136,6 @@ public sealed class StateView
         [TableNames.Sessions] = _root.Sessions.Count,
         [TableNames.Nodes] = _root.Nodes.Count,
         [TableNames.Checks] = _root.Checks.Count,
+        [TableNames.Services] = _root.Services.Count,
     };
 }

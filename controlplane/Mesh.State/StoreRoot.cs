@@ -26,6 +26,11 @@ internal sealed record StoreRoot
     public OrderedTable<Session> Sessions { get; init; } = OrderedTable<Session>.Empty;
     public OrderedTable<Node> Nodes { get; init; } = OrderedTable<Node>.Empty;
     public OrderedTable<HealthCheck> Checks { get; init; } = OrderedTable<HealthCheck>.Empty;
+    /// <summary>Service instances keyed by node and service ID, so a node's services are one prefix range.</summary>
+    public OrderedTable<ServiceInstance> Services { get; init; } = OrderedTable<ServiceInstance>.Empty;
+    /// <summary>Row keys of the instances of each service name: derived, rebuilt on restore.</summary>
+    public ImmutableDictionary<string, ImmutableSortedSet<string>> ServicesByName { get; init; } =
+        ImmutableDictionary.Create<string, ImmutableSortedSet<string>>(StringComparer.Ordinal);
     /// <summary>Per table, the log index of the last commit that changed it.</summary>
     public ImmutableDictionary<string, ulong> TableIndexes { get; init; } = ImmutableDictionary.Create<string, ulong>(StringComparer.Ordinal);
 

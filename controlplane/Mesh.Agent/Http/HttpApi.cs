@@ -95,6 +95,19 @@ internal sealed partial class HttpApi
         Map("/v1/agent/leave", false, ["PUT"], AgentLeave);
         Map("/v1/agent/monitor", false, ["GET"], AgentMonitor);
         Map("/v1/catalog/datacenters", false, ["GET"], CatalogDatacenters);
+        Map("/v1/catalog/register", false, ["PUT"], CatalogRegister);
+        Map("/v1/catalog/deregister", false, ["PUT"], CatalogDeregister);
+        Map("/v1/catalog/nodes", false, ["GET"], CatalogNodes);
+        Map("/v1/catalog/services", false, ["GET"], CatalogServices);
+        Map("/v1/catalog/service/", true, ["GET"], CatalogService);
+        Map("/v1/catalog/connect/", true, ["GET"], CatalogConnect);
+        Map("/v1/catalog/node/", true, ["GET"], CatalogNode);
+        Map("/v1/catalog/node-services/", true, ["GET"], CatalogNodeServices);
+        Map("/v1/health/node/", true, ["GET"], HealthNode);
+        Map("/v1/health/checks/", true, ["GET"], HealthChecks);
+        Map("/v1/health/state/", true, ["GET"], HealthState);
+        Map("/v1/health/service/", true, ["GET"], HealthService);
+        Map("/v1/health/connect/", true, ["GET"], HealthConnect);
         // Longest prefix first so "/v1/session/node/" is never shadowed by a shorter route.
         _prefixes.Sort((a, b) => b.Path.Length.CompareTo(a.Path.Length));
     }

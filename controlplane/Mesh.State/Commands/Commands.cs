@@ -14,6 +14,8 @@ namespace Mesh.State.Commands;
 [JsonDerivedType(typeof(SessionDestroyCommand), "session-destroy")]
 [JsonDerivedType(typeof(TombstoneReapCommand), "tombstone-reap")]
 [JsonDerivedType(typeof(RegisterNodeCommand), "node-register")]
+[JsonDerivedType(typeof(CatalogRegisterCommand), "catalog-register")]
+[JsonDerivedType(typeof(CatalogDeregisterCommand), "catalog-deregister")]
 public abstract record Command
 {
     /// <summary>The proposer's clock (UTC) when it proposed the command.</summary>
@@ -56,6 +58,17 @@ public sealed record TombstoneReapCommand(ulong Index) : Command;
 
 /// <summary>Registers a node with its node-level checks (an agent registering itself).</summary>
 public sealed record RegisterNodeCommand(Node Node, IReadOnlyList<HealthCheck> Checks) : Command;
+
+/// <summary>
+/// <c>/v1/catalog/register</c>: a node (unless <paramref name="SkipNodeUpdate"/> and it exists), optionally one service
+/// instance on it, and checks of the node or of that service.
+/// </summary>
+public sealed record CatalogRegisterCommand(Node Node, ServiceInstance? Service, IReadOnlyList<HealthCheck> Checks, bool SkipNodeUpdate) : Command;
+
+/// <summary>
+/// <c>/v1/catalog/deregister</c>: a service instance and/or a check of the node, or the whole node when neither is named.
+/// </summary>
+public sealed record CatalogDeregisterCommand(string Node, string? ServiceID, string? CheckID) : Command;
 
 /// <summary>One result of a transaction operation: the entry it read or wrote (writes report no value).</summary>
 public sealed record TxnResult(KvEntry KV);

@@ -47,6 +47,8 @@ public sealed class StateMachine : IStateMachine
                 SessionDestroyCommand d => Done(txn.SessionDestroy(d.ID)),
                 TombstoneReapCommand r => Reap(txn, r.Index),
                 RegisterNodeCommand n => Register(txn, n),
+                CatalogRegisterCommand c => CatalogRegister(txn, c),
+                CatalogDeregisterCommand d => CatalogDeregister(txn, d),
                 _ => new CommandResult(false, $"unknown command {command.GetType().Name}"),
             };
         }
@@ -74,6 +76,22 @@ public sealed class StateMachine : IStateMachine
     {
         txn.EnsureNode(n.Node);
         foreach (var c in n.Checks) txn.EnsureCheck(c);
+        return CommandResult.True;
+    }
+
+    private static CommandResult CatalogRegister(WriteTxn txn, CatalogRegisterCommand c)
+    {
+        if (!c.SkipNodeUpdate || txn.Root.Nodes.Get(c.Node.Name) is null) txn.EnsureNode(c.Node);
+        if (c.Service is not null) txn.EnsureService(c.Service);
+        foreach (var check in c.Checks) txn.EnsureCheck(check);
+        return CommandResult.True;
+    }
+
+    private static CommandResult CatalogDeregister(WriteTxn txn, CatalogDeregisterCommand d)
+    {
+        if (d.ServiceID is { Length: > 0 }) txn.DeleteService(d.Node, d.ServiceID);
+        if (d.CheckID is { Length: > 0 }) txn.DeleteCheck(d.Node, d.CheckID);
+        if (d.ServiceID is not { Length: > 0 } && d.CheckID is not { Length: > 0 }) txn.DeleteNode(d.Node);
         return CommandResult.True;
     }
 

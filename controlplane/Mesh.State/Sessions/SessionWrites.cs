@@ -75,6 +75,8 @@ internal sealed partial class WriteTxn
         if (existing is not null && SameNode(existing, row)) return existing;
         Root = Root with { Nodes = Root.Nodes.Set(row.Name, row) };
         Changed(TableNames.Nodes, row.Name);
+        TouchNode(row.Name);
+        foreach (var service in Root.Services.Prefix(row.Name + "\0")) TouchService(service.Service);
         return row;
     }
 
@@ -90,11 +92,22 @@ internal sealed partial class WriteTxn
     public HealthCheck EnsureCheck(HealthCheck check)
     {
         if (Root.Nodes.Get(check.Node) is null) throw new StoreException($"missing node registration for \"{check.Node}\"");
+        if (check.ServiceID.Length > 0)
+        {
+            // A service check takes its service's name and tags from the registered instance, as Consul does.
+            var service = Root.Services.Get(ServiceInstance.RowKeyOf(check.Node, check.ServiceID))
+                ?? throw new StoreException($"missing service registration for \"{check.ServiceID}\" on node \"{check.Node}\"");
+            check = check with { ServiceName = service.Service, ServiceTags = service.Tags };
+        }
+        else check = check with { ServiceName = "", ServiceTags = [] };
         var existing = Root.Checks.Get(check.RowKey);
+        if (existing is not null && existing.SameContent(check)) return existing;
         var row = check with { CreateIndex = existing?.CreateIndex ?? Index, ModifyIndex = Index };
-        if (existing is not null && (existing with { ModifyIndex = Index }) == row) return existing;
         Root = Root with { Checks = Root.Checks.Set(row.RowKey, row) };
         Changed(TableNames.Checks, row.RowKey);
+        if (existing is { ServiceName.Length: > 0 } && existing.ServiceName != row.ServiceName) TouchService(existing.ServiceName);
+        if (row.ServiceName.Length > 0) TouchService(row.ServiceName);
+        TouchNode(row.Node);
         if (row.Status == HealthStatus.Critical) InvalidateSessionsOfCheck(row.Node, row.CheckID);
         return row;
     }

@@ -20,12 +20,13 @@ internal static class SnapshotCodec
     private sealed record Image(
         int Version, ulong Index, IReadOnlyDictionary<string, ulong> TableIndexes, IReadOnlyList<KvEntry> Kv,
         IReadOnlyList<Tombstone> Tombstones, IReadOnlyList<Session> Sessions, IReadOnlyList<Node> Nodes,
-        IReadOnlyList<HealthCheck> Checks);
+        IReadOnlyList<HealthCheck> Checks, IReadOnlyList<ServiceInstance>? Services);
 
     public static void Write(StoreRoot root, Stream destination)
     {
         var image = new Image(FormatVersion, root.Index, root.TableIndexes, root.Kv.All().ToList(),
-            root.Tombstones.All().ToList(), root.Sessions.All().ToList(), root.Nodes.All().ToList(), root.Checks.All().ToList());
+            root.Tombstones.All().ToList(), root.Sessions.All().ToList(), root.Nodes.All().ToList(), root.Checks.All().ToList(),
+            root.Services.All().ToList());
         JsonSerializer.Serialize(destination, image, Options);
     }
 
@@ -47,8 +48,15 @@ internal static class SnapshotCodec
         foreach (var g in image.Kv.Where(e => e.Session is not null).GroupBy(e => e.Session!))
             bySession[g.Key] = g.Select(e => e.Key).ToImmutableSortedSet(StringComparer.Ordinal);
 
+        var services = image.Services ?? [];
+        var byName = ImmutableDictionary.CreateBuilder<string, ImmutableSortedSet<string>>(StringComparer.Ordinal);
+        foreach (var g in services.GroupBy(s => s.Service))
+            byName[g.Key] = g.Select(s => s.RowKey).ToImmutableSortedSet(StringComparer.Ordinal);
+
         return StoreRoot.Empty with
         {
+            Services = OrderedTable<ServiceInstance>.From(services, s => s.RowKey),
+            ServicesByName = byName.ToImmutable(),
             Index = image.Index,
             TableIndexes = image.TableIndexes.ToImmutableDictionary(StringComparer.Ordinal),
             Kv = OrderedTable<KvEntry>.From(image.Kv, e => e.Key),

@@ -12,6 +12,59 @@ public static class TableNames
     public const string SessionsByNode = "sessions.node";
     public const string Nodes = "nodes";
     public const string Checks = "checks";
+    public const string Services = "services";
+    /// <summary>Watch-only table keyed by service name: fires when an instance of the service or its checks change.</summary>
+    public const string ServiceNames = "services.name";
+    /// <summary>Watch-only table keyed by node name: fires when the node, its services or its checks change.</summary>
+    public const string NodeNames = "nodes.name";
+
+    /// <summary>The index entry that moves whenever an instance of <paramref name="service"/> or its checks change.</summary>
+    public static string ServiceIndex(string service) => "service." + service;
+
+    /// <summary>The index entry that moves whenever <paramref name="node"/>, its services or its checks change.</summary>
+    public static string NodeIndex(string node) => "node." + node;
+}
+
+/// <summary>An address a service is reachable at, under a name in its <c>TaggedAddresses</c> (<c>lan</c>, <c>wan</c>...).</summary>
+public sealed record ServiceAddress(string Address, int Port);
+
+/// <summary>A service's load-balancing weights.</summary>
+public sealed record ServiceWeights(int Passing = 1, int Warning = 1);
+
+/// <summary>A service instance registered on a node (Consul's <c>ServiceNode</c>/<c>NodeService</c>).</summary>
+public sealed record ServiceInstance
+{
+    public required string Node { get; init; }
+    public required string ID { get; init; }
+    public required string Service { get; init; }
+    public ImmutableArray<string> Tags { get; init; } = [];
+    public string Address { get; init; } = "";
+    public ImmutableDictionary<string, ServiceAddress> TaggedAddresses { get; init; } = ImmutableDictionary<string, ServiceAddress>.Empty;
+    public ImmutableDictionary<string, string> Meta { get; init; } = ImmutableDictionary<string, string>.Empty;
+    public int Port { get; init; }
+    public ServiceWeights Weights { get; init; } = new();
+    public bool EnableTagOverride { get; init; }
+    /// <summary><c>""</c>, <c>connect-proxy</c>, <c>mesh-gateway</c>, <c>terminating-gateway</c>, <c>ingress-gateway</c>.</summary>
+    public string Kind { get; init; } = "";
+    /// <summary>The <c>Proxy</c> block as JSON (kept whole: Connect's issues give it structure), or null.</summary>
+    public string? ProxyJson { get; init; }
+    /// <summary>The <c>Connect</c> block as JSON, or null.</summary>
+    public string? ConnectJson { get; init; }
+    public ulong CreateIndex { get; init; }
+    public ulong ModifyIndex { get; init; }
+
+    internal string RowKey => RowKeyOf(Node, ID);
+    internal static string RowKeyOf(string node, string id) => node + "\0" + id;
+
+    internal bool SameContent(ServiceInstance o) =>
+        Service == o.Service && Tags.SequenceEqual(o.Tags) && Address == o.Address && Port == o.Port &&
+        Weights == o.Weights && EnableTagOverride == o.EnableTagOverride && Kind == o.Kind &&
+        ProxyJson == o.ProxyJson && ConnectJson == o.ConnectJson &&
+        TaggedAddresses.Count == o.TaggedAddresses.Count &&
+        TaggedAddresses.All(kv => o.TaggedAddresses.TryGetValue(kv.Key, out var v) && v == kv.Value) && SameMap(Meta, o.Meta);
+
+    internal static bool SameMap(IReadOnlyDictionary<string, string> a, IReadOnlyDictionary<string, string> b) =>
+        a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var v) && v == kv.Value);
 }
 
 /// <summary>A key/value entry (Consul's <c>DirEntry</c>).</summary>
@@ -97,10 +150,17 @@ public sealed record HealthCheck
     public string Output { get; init; } = "";
     public string ServiceID { get; init; } = "";
     public string ServiceName { get; init; } = "";
+    public ImmutableArray<string> ServiceTags { get; init; } = [];
     public string Type { get; init; } = "";
+    /// <summary>The check's definition as JSON (<c>Definition</c> in Consul's output), or null.</summary>
+    public string? DefinitionJson { get; init; }
     public ulong CreateIndex { get; init; }
     public ulong ModifyIndex { get; init; }
 
     internal string RowKey => RowKeyOf(Node, CheckID);
     internal static string RowKeyOf(string node, string checkId) => node + "\0" + checkId;
+
+    internal bool SameContent(HealthCheck o) =>
+        Name == o.Name && Status == o.Status && Notes == o.Notes && Output == o.Output && ServiceID == o.ServiceID &&
+        ServiceName == o.ServiceName && ServiceTags.SequenceEqual(o.ServiceTags) && Type == o.Type && DefinitionJson == o.DefinitionJson;
 }
