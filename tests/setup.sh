@@ -44,19 +44,26 @@ if ! /usr/bin/python3 -c 'import consul' </dev/null; then
   exit 1
 fi
 
-# npm packages for the Node interop scripts, pinned by the committed package-lock.json.
-node_dir="$repo_root/tests/interop/node"
-if [[ -f "$node_dir/package-lock.json" ]]; then
-  stamp="$node_dir/node_modules/.mesh-lock.sha256"
-  want="$(sha256sum "$node_dir/package-lock.json" | cut -d' ' -f1)"
+# npm packages, pinned by each folder's committed package-lock.json: the Node interop scripts (tests/interop/node)
+# and the grpc-js health server the agent's gRPC check tests probe (tests/interop/grpc-health).
+npm_ci() {
+  local rel="$1"
+  local dir="$repo_root/$rel"
+  [[ -f "$dir/package-lock.json" ]] || return 0
+  local stamp="$dir/node_modules/.mesh-lock.sha256"
+  local want have
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
   have="$(cat "$stamp" 2>/dev/null || true)"
-  if [[ ! -d "$node_dir/node_modules" || "$want" != "$have" ]]; then
-    log "npm ci in tests/interop/node"
-    (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error </dev/null)
+  if [[ ! -d "$dir/node_modules" || "$want" != "$have" ]]; then
+    log "npm ci in $rel"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error </dev/null)
     printf '%s\n' "$want" >"$stamp"
   else
-    log "tests/interop/node/node_modules is up to date"
+    log "$rel/node_modules is up to date"
   fi
-fi
+}
+
+npm_ci tests/interop/node
+npm_ci tests/interop/grpc-health
 
 log "done"
