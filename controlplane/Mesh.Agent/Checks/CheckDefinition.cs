@@ -1,3 +1,4 @@
+using Mesh.State.Tables;
 namespace Mesh.Agent.Checks;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Mesh.State.Tables;
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Http.Headers;

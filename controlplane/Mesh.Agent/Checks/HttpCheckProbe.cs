@@ -1,3 +1,4 @@
+using Mesh.State.Tables;
 using System.Net.Security;
 using System.Text;
 

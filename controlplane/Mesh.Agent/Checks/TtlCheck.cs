@@ -1,3 +1,4 @@
+using Mesh.State.Tables;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Agent.Checks;

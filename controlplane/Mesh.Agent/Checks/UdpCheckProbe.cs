@@ -1,3 +1,4 @@
+using Mesh.State.Tables;
 using System.Net.Sockets;
 
 namespace Mesh.Agent.Checks;

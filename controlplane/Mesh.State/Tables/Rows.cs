@@ -137,6 +137,9 @@ public static class HealthStatus
     public const string Warning = "warning";
     public const string Critical = "critical";
     public const string Maintenance = "maintenance";
+
+    /// <summary>Whether a check may report <paramref name="status"/> (maintenance is set by the agent, not by checks).</summary>
+    public static bool IsValid(string? status) => status is Passing or Warning or Critical;
 }
 
 /// <summary>A health check of a node, or of a service on it.</summary>

@@ -1,3 +1,4 @@
+using Mesh.State.Tables;
 using System.Diagnostics;
 using Mesh.Agent.Checks;
 using Mesh.Agent.Tests.Fixtures;

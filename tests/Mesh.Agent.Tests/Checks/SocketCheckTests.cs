@@ -1,3 +1,4 @@
+using Mesh.State.Tables;
 using System.Net;
 using System.Net.Sockets;
 using Mesh.Agent.Checks;

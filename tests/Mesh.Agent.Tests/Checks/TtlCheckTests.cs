@@ -1,3 +1,4 @@
+using Mesh.State.Tables;
 using Mesh.Agent.Checks;
 
 namespace Mesh.Agent.Tests.Checks;
