@@ -46,6 +46,8 @@ public sealed record AgentConfig
     /// <summary>Smallest session TTL accepted.</summary>
     public TimeSpan SessionTtlMin { get; init; } = TimeSpan.FromSeconds(10);
     public IReadOnlyList<string> ConfigFiles { get; init; } = [];
+    /// <summary>Whether script checks (<c>Args</c>) may run: off by default, as in Consul, since they run commands.</summary>
+    public bool EnableScriptChecks { get; init; }
 
     /// <summary>The address other nodes reach this one on.</summary>
     public string EffectiveAdvertiseAddr =>

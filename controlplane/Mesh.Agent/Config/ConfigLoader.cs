@@ -61,6 +61,7 @@ public static class ConfigLoader
         "bootstrap" => c with { Bootstrap = Bool(file, p) },
         "bootstrap_expect" => c with { BootstrapExpect = Int(file, p) },
         "ui" => c with { Ui = Bool(file, p) },
+        "enable_script_checks" => c with { EnableScriptChecks = Bool(file, p) },
         "tombstone_ttl" => c with { TombstoneTtl = PositiveDuration(file, p) },
         "session_ttl_min" => c with { SessionTtlMin = PositiveDuration(file, p) },
         "ports" => c with { Ports = ApplyPorts(c.Ports, file, p.Value) },

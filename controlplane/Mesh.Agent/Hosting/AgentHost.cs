@@ -35,13 +35,17 @@ public sealed partial class AgentHost : IAsyncDisposable
     private readonly SessionTimers _sessionTimers;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _reaper;
+    private readonly Task _antiEntropy;
+    private readonly Local.LocalState _local;
     private readonly ILogger _logger;
     private readonly AgentLoggerProvider _logs;
     private int _disposed;
 
     private AgentHost(WebApplication app, IReplicatedLog log, SessionTimers sessionTimers, StateStore store, AgentConfig config,
-        AgentIdentity identity, IReadOnlyList<Uri> httpAddresses, TombstoneReaper reaper, ILogger logger, AgentLoggerProvider logs)
+        AgentIdentity identity, IReadOnlyList<Uri> httpAddresses, TombstoneReaper reaper, ILogger logger, AgentLoggerProvider logs,
+        Local.LocalState local, Local.AntiEntropy antiEntropy)
     {
+        _local = local;
         _app = app;
         _log = log;
         _sessionTimers = sessionTimers;
@@ -52,6 +56,7 @@ public sealed partial class AgentHost : IAsyncDisposable
         _logger = logger;
         _logs = logs;
         _reaper = reaper.RunAsync(config.TombstoneTtlGranularity, _stopping.Token);
+        _antiEntropy = antiEntropy.RunAsync(_stopping.Token);
     }
 
     /// <summary>The agent's configuration.</summary>
@@ -124,8 +129,10 @@ public sealed partial class AgentHost : IAsyncDisposable
         });
         var app = builder.Build();
         WebApplication? appRef = app;
+        var local = new Local.LocalState(identity.NodeName, new Checks.CheckProbeFactory(config.EnableScriptChecks), time,
+            loggerFactory.CreateLogger<Local.LocalState>());
         var api = new HttpApi(config, store, writer, sessionTimers, events, metrics, logs, identity,
-            () => appRef.Lifetime.StopApplication(), loggerFactory.CreateLogger<HttpApi>());
+            () => appRef.Lifetime.StopApplication(), loggerFactory.CreateLogger<HttpApi>(), local);
         api.Stopping = app.Lifetime.ApplicationStopping;
         // Parked blocking queries answer at once on shutdown instead of holding it up until their wait runs out.
         app.Lifetime.ApplicationStopping.Register(store.StopBlocking);
@@ -136,8 +143,7 @@ public sealed partial class AgentHost : IAsyncDisposable
             .Select(a => new Uri(a.Replace("[::]", "[::1]", StringComparison.Ordinal))).ToList();
 
         // The agent registers its own node through the log, like any other write, with the serfHealth check sessions tie to.
-        var register = new RegisterNodeCommand(
-            new Node
+        var selfNode = new Node
             {
                 ID = identity.NodeId,
                 Name = identity.NodeName,
@@ -146,7 +152,8 @@ public sealed partial class AgentHost : IAsyncDisposable
                 TaggedAddresses = new Dictionary<string, string> { ["lan"] = identity.AdvertiseAddr, ["wan"] = identity.AdvertiseAddr }
                     .ToImmutableDictionary(StringComparer.Ordinal),
                 Meta = new Dictionary<string, string> { ["consul-network-segment"] = "" }.ToImmutableDictionary(StringComparer.Ordinal),
-            },
+            };
+        var register = new RegisterNodeCommand(selfNode,
             [new HealthCheck
             {
                 Node = identity.NodeName,
@@ -159,7 +166,11 @@ public sealed partial class AgentHost : IAsyncDisposable
         await writer.ApplyAsync(register, cancellationToken).ConfigureAwait(false);
         sessionTimers.Initialize(store.View());
 
-        var host = new AgentHost(app, log, sessionTimers, store, config, identity, addresses, reaper, logger, logs);
+        var antiEntropy = new Local.AntiEntropy(local, store, writer, selfNode, time, loggerFactory.CreateLogger<Local.AntiEntropy>());
+        metrics.Gauge("agent.services", () => local.Services().Count);
+        metrics.Gauge("agent.checks", () => local.Checks().Count);
+        metrics.Gauge("agent.anti_entropy.syncs", () => antiEntropy.Syncs);
+        var host = new AgentHost(app, log, sessionTimers, store, config, identity, addresses, reaper, logger, logs, local, antiEntropy);
         if (config.PidFile.Length > 0) await File.WriteAllTextAsync(config.PidFile, Environment.ProcessId.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
         host.LogStarted(identity.NodeName, identity.NodeId, identity.Datacenter);
         foreach (var a in addresses) host.LogListening(a.ToString().TrimEnd('/'));
@@ -217,6 +228,8 @@ public sealed partial class AgentHost : IAsyncDisposable
         }
         catch (OperationCanceledException) { }
         await _reaper.ConfigureAwait(false);
+        await _antiEntropy.ConfigureAwait(false);
+        await _local.DisposeAsync().ConfigureAwait(false);
         _sessionTimers.Dispose();
         await _log.DisposeAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using Mesh.Agent.Logging;
+using Mesh.State.Tables;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -112,11 +113,13 @@ internal sealed partial class HttpApi
         var view = _store.View();
         var counts = view.RowCounts();
         static string S(object o) => Convert.ToString(o, CultureInfo.InvariantCulture) ?? "";
+        var localChecks = _local?.Checks() ?? new Dictionary<string, HealthCheck>();
         yield return ("agent", new()
         {
-            ["check_monitors"] = "0",
-            ["checks"] = "0",
-            ["services"] = "0",
+            ["check_monitors"] = S(localChecks.Values.Count(c => c.Type is "http" or "tcp" or "udp" or "grpc" or "script")),
+            ["check_ttls"] = S(localChecks.Values.Count(c => c.Type == "ttl")),
+            ["checks"] = S(localChecks.Count),
+            ["services"] = S(_local?.Services().Count ?? 0),
         });
         yield return ("build", new() { ["version"] = Version, ["revision"] = "mesh", ["prerelease"] = "" });
         yield return ("consul", new()

@@ -43,8 +43,9 @@ internal sealed partial class HttpApi
             ServiceFilter = service,
             TagFilter = tag,
         };
-        // Local delivery; the agent has no local services until the catalog arrives, so service filters match nothing.
-        var delivered = _events.Deliver(ev, _identity.NodeName, []);
+        // Local delivery, matched against this agent's node name and its local services (gossip delivery comes later).
+        var localServices = (_local?.Services().Values ?? []).Select(s => (s.Service, (IReadOnlyList<string>)s.Tags)).ToList();
+        var delivered = _events.Deliver(ev, _identity.NodeName, localServices);
         _metrics.Count("event.fire");
         LogEventFired(name, ev.ID, delivered is not null);
         await JsonOut.WriteAsync(r.Http, Pretty(r), w => JsonOut.Event(w, ev)).ConfigureAwait(false);

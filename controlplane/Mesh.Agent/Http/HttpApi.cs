@@ -40,6 +40,7 @@ internal sealed partial class HttpApi
     private readonly Metrics _metrics;
     private readonly AgentLoggerProvider _logs;
     private readonly AgentIdentity _identity;
+    private readonly Local.LocalState? _local;
     private readonly Action _leave;
     private readonly ILogger _logger;
     private readonly Dictionary<string, Route> _exact = new(StringComparer.Ordinal);
@@ -50,8 +51,9 @@ internal sealed partial class HttpApi
     public CancellationToken Stopping { get; set; }
 
     public HttpApi(AgentConfig config, StateStore store, StateWriter writer, SessionTimers sessionTimers, EventBuffer events,
-        Metrics metrics, AgentLoggerProvider logs, AgentIdentity identity, Action leave, ILogger<HttpApi> logger)
+        Metrics metrics, AgentLoggerProvider logs, AgentIdentity identity, Action leave, ILogger<HttpApi> logger, Local.LocalState? local = null)
     {
+        _local = local;
         _config = config;
         _store = store;
         _writer = writer;
@@ -94,6 +96,23 @@ internal sealed partial class HttpApi
         Map("/v1/agent/metrics", false, ["GET"], AgentMetrics);
         Map("/v1/agent/leave", false, ["PUT"], AgentLeave);
         Map("/v1/agent/monitor", false, ["GET"], AgentMonitor);
+        Map("/v1/agent/services", false, ["GET"], AgentServices);
+        Map("/v1/agent/service/register", false, ["PUT"], AgentServiceRegister);
+        // GET as well on the deregister, pass, warn and fail routes: Consul before 1.0 took it there, and clients
+        // still in use (python-consul 0.7) send it.
+        Map("/v1/agent/service/deregister/", true, ["PUT", "GET"], AgentServiceDeregister);
+        Map("/v1/agent/service/maintenance/", true, ["PUT"], AgentServiceMaintenance);
+        Map("/v1/agent/service/", true, ["GET"], AgentService);
+        Map("/v1/agent/maintenance", false, ["PUT"], AgentMaintenance);
+        Map("/v1/agent/checks", false, ["GET"], AgentChecks);
+        Map("/v1/agent/check/register", false, ["PUT"], AgentCheckRegister);
+        Map("/v1/agent/check/deregister/", true, ["PUT", "GET"], AgentCheckDeregister);
+        Map("/v1/agent/check/pass/", true, ["PUT", "GET"], AgentCheckPass);
+        Map("/v1/agent/check/warn/", true, ["PUT", "GET"], AgentCheckWarn);
+        Map("/v1/agent/check/fail/", true, ["PUT", "GET"], AgentCheckFail);
+        Map("/v1/agent/check/update/", true, ["PUT"], AgentCheckUpdate);
+        Map("/v1/agent/health/service/id/", true, ["GET"], AgentHealthById);
+        Map("/v1/agent/health/service/name/", true, ["GET"], AgentHealthByName);
         Map("/v1/catalog/datacenters", false, ["GET"], CatalogDatacenters);
         Map("/v1/catalog/register", false, ["PUT"], CatalogRegister);
         Map("/v1/catalog/deregister", false, ["PUT"], CatalogDeregister);

@@ -61,13 +61,17 @@ internal static class JsonIn
         }
     }
 
+    /// <summary>
+    /// Finds a field by name ignoring case and underscores, so Consul's PascalCase and the snake_case its agent
+    /// accepts (<c>EnableTagOverride</c>, <c>enable_tag_override</c>) both match. A null value counts as absent.
+    /// </summary>
     public static bool TryGet(JsonElement obj, string name, out JsonElement value)
     {
         if (obj.ValueKind == JsonValueKind.Object)
         {
             foreach (var p in obj.EnumerateObject())
             {
-                if (string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase) && p.Value.ValueKind != JsonValueKind.Null)
+                if (SameName(p.Name, name) && p.Value.ValueKind != JsonValueKind.Null)
                 {
                     value = p.Value;
                     return true;
@@ -76,6 +80,20 @@ internal static class JsonIn
         }
         value = default;
         return false;
+    }
+
+    private static bool SameName(string a, string b)
+    {
+        int i = 0, j = 0;
+        while (true)
+        {
+            while (i < a.Length && a[i] == '_') i++;
+            while (j < b.Length && b[j] == '_') j++;
+            if (i == a.Length || j == b.Length) return i == a.Length && j == b.Length;
+            if (char.ToLowerInvariant(a[i]) != char.ToLowerInvariant(b[j])) return false;
+            i++;
+            j++;
+        }
     }
 
     public static string? String(JsonElement obj, string name) => !TryGet(obj, name, out var v) ? null

@@ -132,6 +132,7 @@ internal static class AgentCommand
             PidFile = S("pid-file", o.PidFile, config.PidFile),
             Ui = B("ui", o.Ui, config.Ui),
             Domain = S("domain", o.Domain, config.Domain),
+            EnableScriptChecks = B("enable-script-checks", o.EnableScriptChecks, config.EnableScriptChecks),
             Ports = config.Ports with
             {
                 Http = I("http-port", o.HttpPort, config.Ports.Http),
@@ -177,6 +178,7 @@ internal static class AgentCommand
         f.Bool("syslog", false, "Enables logging to syslog.");
         o.PidFile = f.String("pid-file", "", "Path to file to store agent PID.");
         o.Ui = f.Bool("ui", false, "Enables the built-in web UI server.");
+        o.EnableScriptChecks = f.Bool("enable-script-checks", false, "Enables health check scripts (Args) for services and checks.");
         o.Domain = f.String("domain", "consul.", "Domain to use for DNS interface.");
         o.HttpPort = f.Int("http-port", 8500, "Sets the HTTP API port to listen on (0: a free port).");
         o.HttpsPort = f.Int("https-port", -1, "Sets the HTTPS API port to listen on.");
@@ -190,7 +192,8 @@ internal static class AgentCommand
 
     private sealed class Options
     {
-        public Func<bool> Dev = null!, Server = null!, Bootstrap = null!, DisableHostNodeId = null!, LogJson = null!, Ui = null!;
+        public Func<bool> Dev = null!, Server = null!, Bootstrap = null!, DisableHostNodeId = null!, LogJson = null!, Ui = null!,
+            EnableScriptChecks = null!;
         public Func<int> BootstrapExpect = null!, HttpPort = null!, HttpsPort = null!, DnsPort = null!, GrpcPort = null!,
             ServerPort = null!, SerfLanPort = null!, SerfWanPort = null!;
         public Func<string> Bind = null!, Advertise = null!, Client = null!, Node = null!, NodeId = null!, DataDir = null!,
