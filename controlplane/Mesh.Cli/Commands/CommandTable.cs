@@ -1,9 +1,12 @@
 using System.Text;
 using Mesh.Cli.Commands.Agent;
+using Mesh.Cli.Commands.Catalog;
 using Mesh.Cli.Commands.Event;
 using Mesh.Cli.Commands.Keygen;
 using Mesh.Cli.Commands.Kv;
 using Mesh.Cli.Commands.Lock;
+using Mesh.Cli.Commands.Maint;
+using Mesh.Cli.Commands.Services;
 using Mesh.Cli.Commands.Version;
 using Mesh.Cli.Commands.Watch;
 
@@ -22,6 +25,10 @@ internal sealed class CommandTable
     public CommandTable(CliServices services)
     {
         Add("agent", "Runs a Mesh agent", AgentCommand.RunAsync);
+        Add("catalog", s => new CatalogCommand(s, this), services);
+        Add("catalog datacenters", s => new CatalogDatacentersCommand(s), services);
+        Add("catalog nodes", s => new CatalogNodesCommand(s), services);
+        Add("catalog services", s => new CatalogServicesCommand(s), services);
         Add("event", s => new EventCommand(s), services);
         Add("info", s => new InfoCommand(s), services);
         Add("keygen", s => new KeygenCommand(s), services);
@@ -33,8 +40,12 @@ internal sealed class CommandTable
         Add("kv put", s => new KvPutCommand(s), services);
         Add("leave", s => new LeaveCommand(s), services);
         Add("lock", s => new LockCommand(s), services);
+        Add("maint", s => new MaintCommand(s), services);
         Add("members", s => new MembersCommand(s), services);
         Add("monitor", s => new MonitorCommand(s), services);
+        Add("services", s => new ServicesCommand(s, this), services);
+        Add("services deregister", s => new ServicesDeregisterCommand(s), services);
+        Add("services register", s => new ServicesRegisterCommand(s), services);
         Add("version", s => new VersionCommand(s), services);
         Add("watch", s => new WatchCommand(s), services);
     }

@@ -84,6 +84,22 @@ internal sealed class FlagSet
         return () => values;
     }
 
+    /// <summary>
+    /// A repeatable <c>key=value</c> flag (Consul's <c>FlagMapValue</c>): the value splits at the first <c>=</c>, a
+    /// repeated key keeps the last value, and a value without <c>=</c> is a parse error.
+    /// </summary>
+    public Func<IReadOnlyDictionary<string, string>> Map(string name, string help)
+    {
+        var values = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        Add(name, help, isBool: false, v =>
+        {
+            var eq = v.IndexOf('=');
+            if (eq < 0) throw new FlagException($"invalid value \"{v}\" for flag -{name}: Missing \"=\" value in argument: {v}");
+            values[v[..eq]] = v[(eq + 1)..];
+        }, "", "value");
+        return () => values;
+    }
+
     /// <summary>A flag whose value is handed to <paramref name="set"/> as it is parsed.</summary>
     public void Custom(string name, string help, Action<string> set, bool isBool = false) => Add(name, help, isBool, set, "", isBool ? "" : "value");
 

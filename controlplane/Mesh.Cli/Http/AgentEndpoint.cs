@@ -49,6 +49,34 @@ internal sealed class AgentEndpoint(ApiClient client)
     public async Task LeaveAsync(CancellationToken ct) =>
         ApiClient.RequireOk(await client.SendAsync(HttpMethod.Put, "/v1/agent/leave", null, null, null, ct).ConfigureAwait(false));
 
+    /// <summary><c>PUT /v1/agent/service/register</c> with a JSON service definition (PascalCase keys).</summary>
+    public async Task ServiceRegisterAsync(byte[] definition, CancellationToken ct) =>
+        ApiClient.RequireOk(await client.SendAsync(HttpMethod.Put, "/v1/agent/service/register", null, null, definition, ct).ConfigureAwait(false));
+
+    /// <summary><c>PUT /v1/agent/service/deregister/&lt;id&gt;</c>.</summary>
+    public async Task ServiceDeregisterAsync(string serviceId, CancellationToken ct) =>
+        ApiClient.RequireOk(await client.SendAsync(HttpMethod.Put, "/v1/agent/service/deregister/" + Uri.EscapeDataString(serviceId),
+            null, null, null, ct).ConfigureAwait(false));
+
+    /// <summary>
+    /// <c>PUT /v1/agent/maintenance</c> (node) or <c>/v1/agent/service/maintenance/&lt;id&gt;</c> (service). As in
+    /// Consul's client, enabling always sends <c>reason</c> (possibly empty) and disabling never does.
+    /// </summary>
+    public async Task MaintenanceAsync(string? serviceId, bool enable, string reason, CancellationToken ct)
+    {
+        List<KeyValuePair<string, string?>> parameters = [new("enable", enable ? "true" : "false")];
+        if (enable) parameters.Add(new("reason", reason));
+        var path = serviceId is null ? "/v1/agent/maintenance" : "/v1/agent/service/maintenance/" + Uri.EscapeDataString(serviceId);
+        ApiClient.RequireOk(await client.SendAsync(HttpMethod.Put, path, parameters, null, null, ct).ConfigureAwait(false));
+    }
+
+    /// <summary><c>GET /v1/agent/checks</c>: the agent's local checks keyed by check ID.</summary>
+    public async Task<Dictionary<string, AgentCheck?>> ChecksAsync(CancellationToken ct)
+    {
+        var result = ApiClient.RequireOk(await client.SendAsync(HttpMethod.Get, "/v1/agent/checks", null, null, null, ct).ConfigureAwait(false));
+        return KvEndpoint.Decode(result, ApiJson.Compact.DictionaryStringAgentCheck) ?? [];
+    }
+
     /// <summary><c>GET /v1/status/leader</c>: the leader's address ("" when there is none).</summary>
     public async Task<string> LeaderAsync(CancellationToken ct)
     {

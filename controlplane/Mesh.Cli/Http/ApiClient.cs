@@ -33,6 +33,7 @@ internal sealed class ApiClient : IDisposable
         Session = new SessionEndpoint(this);
         Event = new EventEndpoint(this);
         Agent = new AgentEndpoint(this);
+        Catalog = new CatalogEndpoint(this);
     }
 
     public ApiConfig Config { get; }
@@ -40,6 +41,7 @@ internal sealed class ApiClient : IDisposable
     public SessionEndpoint Session { get; }
     public EventEndpoint Event { get; }
     public AgentEndpoint Agent { get; }
+    public CatalogEndpoint Catalog { get; }
 
     public void Dispose() => _http.Dispose();
 

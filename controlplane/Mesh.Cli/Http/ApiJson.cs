@@ -19,6 +19,11 @@ namespace Mesh.Cli.Http;
 [JsonSerializable(typeof(List<AgentMember>))]
 [JsonSerializable(typeof(SemaphoreState))]
 [JsonSerializable(typeof(VersionInfo))]
+[JsonSerializable(typeof(List<CatalogNode>))]
+[JsonSerializable(typeof(List<CatalogServiceEntry>))]
+[JsonSerializable(typeof(CatalogNodeServices))]
+[JsonSerializable(typeof(Dictionary<string, List<string>?>))]
+[JsonSerializable(typeof(Dictionary<string, AgentCheck?>))]
 [JsonSerializable(typeof(bool))]
 [JsonSerializable(typeof(string))]
 internal sealed partial class ApiJson : JsonSerializerContext

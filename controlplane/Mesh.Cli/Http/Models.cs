@@ -104,3 +104,46 @@ internal sealed record RpcVersionInfo
     public int Min { get; init; }
     public int Max { get; init; }
 }
+
+/// <summary>A node from <c>/v1/catalog/nodes</c> (the fields <c>catalog nodes</c> prints).</summary>
+internal sealed record CatalogNode
+{
+    public string ID { get; init; } = "";
+    public string Node { get; init; } = "";
+    public string Address { get; init; } = "";
+    public string Datacenter { get; init; } = "";
+    public Dictionary<string, string>? TaggedAddresses { get; init; }
+    public Dictionary<string, string>? Meta { get; init; }
+}
+
+/// <summary>One instance from <c>/v1/catalog/service/&lt;name&gt;</c>: the node-side fields only.</summary>
+internal sealed record CatalogServiceEntry
+{
+    public string ID { get; init; } = "";
+    public string Node { get; init; } = "";
+    public string Address { get; init; } = "";
+    public string Datacenter { get; init; } = "";
+    public Dictionary<string, string>? TaggedAddresses { get; init; }
+    public Dictionary<string, string>? NodeMeta { get; init; }
+}
+
+/// <summary><c>/v1/catalog/node/&lt;node&gt;</c>: the node's services keyed by service ID.</summary>
+internal sealed record CatalogNodeServices
+{
+    public Dictionary<string, CatalogNodeService?>? Services { get; init; }
+}
+
+/// <summary>A service instance on a node, as far as <c>catalog services -node</c> needs it.</summary>
+internal sealed record CatalogNodeService
+{
+    public string Service { get; init; } = "";
+    public List<string>? Tags { get; init; }
+}
+
+/// <summary>An agent-local check from <c>/v1/agent/checks</c> (the fields <c>maint</c> reads).</summary>
+internal sealed record AgentCheck
+{
+    public string CheckID { get; init; } = "";
+    public string ServiceID { get; init; } = "";
+    public string Notes { get; init; } = "";
+}

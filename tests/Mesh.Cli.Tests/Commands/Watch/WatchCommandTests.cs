@@ -162,3 +162,88 @@ public sealed class WatchCommandTests
         Assert.Equal("GET /v1/health/service/web?passing=1&tag=a&tag=b", cli.Handler.Log[^1]);
     }
 }
+
+public sealed class WatchCatalogTypesTests
+{
+    private static CliHarness Agent()
+    {
+        var cli = new CliHarness();
+        cli.Handler.On("GET", "/v1/status/leader", 200, "\"127.0.0.1:8300\"");
+        return cli;
+    }
+
+    [Fact]
+    public async Task Watch_NodesWithFilterAndStale_QueriesCatalogNodes()
+    {
+        var cli = Agent();
+        cli.Handler.On("GET", "/v1/catalog/nodes", 200, """[{"Node":"n1","Address":"10.0.0.1"}]""", 4);
+        var run = await cli.RunAsync("watch", "-type=nodes", "-stale", "-filter=Node == n1");
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal("[\n    {\n        \"Node\": \"n1\",\n        \"Address\": \"10.0.0.1\"\n    }\n]\n", run.Out);
+        Assert.Equal("GET /v1/catalog/nodes?filter=Node%20%3D%3D%20n1&stale", cli.Handler.Log[^1]);
+    }
+
+    [Fact]
+    public async Task Watch_ChecksByService_QueriesHealthChecks()
+    {
+        var cli = Agent();
+        cli.Handler.On("GET", "/v1/health/checks/web", 200, "[]", 2);
+        var run = await cli.RunAsync("watch", "-type=checks", "-service=web");
+        Assert.Equal((0, "[]\n"), (run.ExitCode, run.Out));
+        Assert.Equal("GET /v1/health/checks/web", cli.Handler.Log[^1]);
+    }
+
+    [Fact]
+    public async Task Watch_ChecksByStateOrNothing_QueriesHealthState()
+    {
+        var cli = Agent();
+        cli.Handler.On("GET", "/v1/health/state/critical", 200, "[]", 2);
+        cli.Handler.On("GET", "/v1/health/state/any", 200, "[]", 2);
+        await cli.RunAsync("watch", "-type=checks", "-state=critical");
+        Assert.Equal("GET /v1/health/state/critical", cli.Handler.Log[^1]);
+        var cli2 = Agent();
+        cli2.Handler.On("GET", "/v1/health/state/any", 200, "[]", 2);
+        await cli2.RunAsync("watch", "-type=checks");
+        Assert.Equal("GET /v1/health/state/any", cli2.Handler.Log[^1]);
+    }
+
+    [Fact]
+    public async Task Watch_ChecksServiceAndState_Exit1()
+    {
+        var run = await Agent().RunAsync("watch", "-type=checks", "-service=web", "-state=passing");
+        Assert.Equal((1, "Cannot specify service and state\n"), (run.ExitCode, run.Err));
+    }
+
+    [Fact]
+    public async Task Watch_ServiceWithoutName_Exit1()
+    {
+        var run = await Agent().RunAsync("watch", "-type=service");
+        Assert.Equal((1, "Must specify a single service to watch\n"), (run.ExitCode, run.Err));
+    }
+
+    [Fact]
+    public async Task Watch_ServiceBadPassingOnly_Exit1()
+    {
+        var run = await Agent().RunAsync("watch", "-type=service", "-service=web", "-passingonly=yes");
+        Assert.Equal((1, "Failed to parse passingonly flag: strconv.ParseBool: parsing \"yes\": invalid syntax\n"), (run.ExitCode, run.Err));
+    }
+
+    [Fact]
+    public async Task Watch_ServicesWithServiceParameter_InvalidParameters()
+    {
+        var run = await Agent().RunAsync("watch", "-type=services", "-service=web");
+        Assert.Equal((1, "Invalid parameters: [service]\n"), (run.ExitCode, run.Err));
+    }
+
+    [Fact]
+    public async Task Watch_Service400_LoggedAndRetriedUntilCancelled()
+    {
+        var cli = Agent();
+        var attempts = 0;
+        cli.Handler.On("GET", "/v1/health/service/web", _ =>
+            Interlocked.Increment(ref attempts) == 1 ? StubHandler.Response(400, "Bad filter") : StubHandler.Response(200, "[]", 5));
+        var run = await cli.RunAsync("watch", "-type=service", "-service=web");
+        Assert.Equal((0, "[]\n"), (run.ExitCode, run.Out));
+        Assert.StartsWith("[ERR] mesh.watch: Watch (type: service) errored: Unexpected response code: 400 (Bad filter), retry in ", run.Err);
+    }
+}
