@@ -39,7 +39,10 @@ internal sealed partial class HttpApi
 
     private async Task CatalogServices(ApiRequest r)
     {
-        var (_, services) = await BlockingAsync(r, (v, ws) => v.CatalogServices(ws), x => x.Index).ConfigureAwait(false);
+        var meta = NodeMetaFilter(r);
+        var (_, all) = await BlockingAsync(r, (v, ws) => v.CatalogServices(ws, meta.Count == 0 ? null : n => MetaMatches(n.Meta, meta)), x => x.Index)
+            .ConfigureAwait(false);
+        var services = all;
         await JsonOut.WriteAsync(r.Http, Pretty(r), w =>
         {
             w.WriteStartObject();

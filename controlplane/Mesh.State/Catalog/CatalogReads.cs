@@ -17,15 +17,24 @@ public sealed partial class StateView
         return (TableIndex(TableNames.Nodes), _root.Nodes.All().ToList());
     }
 
-    /// <summary>Every service name with the union of its instances' tags.</summary>
-    public (ulong Index, IReadOnlyList<(string Name, IReadOnlyList<string> Tags)> Services) CatalogServices(WatchSet? ws = null)
+    /// <summary>
+    /// Every service name with the union of its instances' tags; with <paramref name="nodeFilter"/>, only instances on
+    /// the nodes it accepts count (<c>?node-meta=</c>).
+    /// </summary>
+    public (ulong Index, IReadOnlyList<(string Name, IReadOnlyList<string> Tags)> Services) CatalogServices(WatchSet? ws = null,
+        Func<Node, bool>? nodeFilter = null)
     {
         ws?.Prefix(TableNames.Services, "");
-        var result = _root.ServicesByName
-            .OrderBy(p => p.Key, StringComparer.Ordinal)
-            .Select(p => (p.Key, (IReadOnlyList<string>)p.Value.SelectMany(k => _root.Services.Get(k)!.Tags).Distinct().Order(StringComparer.Ordinal).ToList()))
-            .ToList();
-        return (TableIndex(TableNames.Services), result);
+        if (nodeFilter is not null) ws?.Prefix(TableNames.Nodes, "");
+        var result = new List<(string, IReadOnlyList<string>)>();
+        foreach (var (name, keys) in _root.ServicesByName.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            var instances = keys.Select(k => _root.Services.Get(k)!)
+                .Where(s => nodeFilter is null || (_root.Nodes.Get(s.Node) is { } n && nodeFilter(n))).ToList();
+            if (instances.Count == 0) continue;
+            result.Add((name, instances.SelectMany(s => s.Tags).Distinct().Order(StringComparer.Ordinal).ToList()));
+        }
+        return (TableIndex(TableNames.Services, nodeFilter is null ? TableNames.Services : TableNames.Nodes), result);
     }
 
     /// <summary>The instances of <paramref name="service"/>, each with its node, in node then ID order.</summary>

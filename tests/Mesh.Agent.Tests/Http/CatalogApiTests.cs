@@ -48,6 +48,16 @@ public class CatalogApiTests
     }
 
     [Fact]
+    public async Task CatalogServices_NodeMeta_CountsOnlyInstancesOnMatchingNodes()
+    {
+        await using var a = await InProcessAgent.StartAsync();
+        await a.PutAsync("/v1/catalog/register", Registration("n1", "web", "w1", "passing", "\"v1\"", """{"zone":"a"}"""));
+        await a.PutAsync("/v1/catalog/register", Registration("n2", "db", "d1", "passing", "\"v2\"", """{"zone":"b"}"""));
+        var services = await a.JsonAsync("/v1/catalog/services?node-meta=zone:b");
+        Assert.Equal(["db"], services.EnumerateObject().Select(p => p.Name));
+    }
+
+    [Fact]
     public async Task BlockingHealthService_WakesWhenACheckChanges()
     {
         await using var a = await InProcessAgent.StartAsync();
