@@ -45,7 +45,17 @@ public sealed record AgentConfig
     public TimeSpan TombstoneTtlGranularity { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Smallest session TTL accepted.</summary>
     public TimeSpan SessionTtlMin { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>The config files read, after expanding directories.</summary>
     public IReadOnlyList<string> ConfigFiles { get; init; } = [];
+
+    /// <summary>The <c>-config-file</c> and <c>-config-dir</c> arguments as given, in order: what a reload reads again.</summary>
+    public IReadOnlyList<string> ConfigPaths { get; init; } = [];
+    /// <summary>Service definitions from config files (<c>service</c> and <c>services</c>), in file order.</summary>
+    public IReadOnlyList<ConfigDefinition> Services { get; init; } = [];
+
+    /// <summary>Check definitions from config files (<c>check</c> and <c>checks</c>), in file order.</summary>
+    public IReadOnlyList<ConfigDefinition> Checks { get; init; } = [];
+
     /// <summary>Whether script checks (<c>Args</c>) may run: off by default, as in Consul, since they run commands.</summary>
     public bool EnableScriptChecks { get; init; }
 
@@ -53,3 +63,8 @@ public sealed record AgentConfig
     public string EffectiveAdvertiseAddr =>
         AdvertiseAddr.Length > 0 ? AdvertiseAddr : BindAddr is "0.0.0.0" or "::" or "" ? "127.0.0.1" : BindAddr;
 }
+
+/// <summary>A service or check definition from a config file: its JSON, and where it came from for error messages.</summary>
+/// <param name="Source">File and position, e.g. <c>web.json: services[1]</c>.</param>
+/// <param name="Json">The definition as written.</param>
+public sealed record ConfigDefinition(string Source, string Json);

@@ -18,6 +18,32 @@ public static class ConfigLoader
         return config;
     }
 
+    /// <summary>
+    /// Applies <c>-config-file</c> and <c>-config-dir</c> arguments in order (a directory contributes its <c>*.json</c>
+    /// files in name order) and remembers the arguments, so a reload reads the same places again.
+    /// </summary>
+    /// <exception cref="ConfigException">A path is missing, or a file is malformed or has an unknown or mistyped key.</exception>
+    public static AgentConfig ApplyPaths(AgentConfig config, IReadOnlyList<string> paths)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var files = new List<string>();
+        foreach (var path in paths)
+        {
+            if (Directory.Exists(path)) files.AddRange(FilesInDir(path));
+            else if (File.Exists(path)) files.Add(path);
+            else throw new ConfigException($"config path \"{path}\" does not exist");
+        }
+        return ApplyFiles(config, files) with { ConfigPaths = [.. paths] };
+    }
+
+    /// <summary>Checks every service and check definition of <paramref name="config"/> as the agent would register it.</summary>
+    /// <exception cref="ConfigException">A definition is invalid; the message names its file and position.</exception>
+    public static void ValidateDefinitions(AgentConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        Local.ConfigDefinitions.Validate(config, config.NodeName);
+    }
+
     /// <summary>Expands a <c>-config-dir</c> to its <c>*.json</c> files in name order.</summary>
     public static IEnumerable<string> FilesInDir(string dir)
     {
@@ -33,7 +59,12 @@ public static class ConfigLoader
         catch (UnauthorizedAccessException ex) { throw new ConfigException($"cannot read config file \"{path}\": {ex.Message}"); }
         JsonDocument doc;
         try { doc = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
-        catch (JsonException ex) { throw new ConfigException($"config file \"{path}\" is not valid JSON: {ex.Message}"); }
+        catch (JsonException ex)
+        {
+            // JSON's own positions are zero-based; people count lines and columns from 1.
+            var where = ex.LineNumber is { } line ? $" at line {line + 1}, column {(ex.BytePositionInLine ?? 0) + 1}" : "";
+            throw new ConfigException($"config file \"{path}\" is not valid JSON{where}: {ex.Message.Split(" Path:")[0].Split(" LineNumber:")[0]}");
+        }
         using (doc)
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ConfigException($"config file \"{path}\" must hold a JSON object");
@@ -65,9 +96,25 @@ public static class ConfigLoader
         "tombstone_ttl" => c with { TombstoneTtl = PositiveDuration(file, p) },
         "session_ttl_min" => c with { SessionTtlMin = PositiveDuration(file, p) },
         "ports" => c with { Ports = ApplyPorts(c.Ports, file, p.Value) },
+        // Definitions accumulate across files instead of replacing each other, as in Consul.
+        "service" => c with { Services = [.. c.Services, Definition(file, "service", p.Value)] },
+        "services" => c with { Services = [.. c.Services, .. Definitions(file, "services", p.Value)] },
+        "check" => c with { Checks = [.. c.Checks, Definition(file, "check", p.Value)] },
+        "checks" => c with { Checks = [.. c.Checks, .. Definitions(file, "checks", p.Value)] },
         "addresses" => ApplyAddresses(c, file, p.Value),
         _ => throw new ConfigException($"config file \"{file}\": invalid config key {p.Name}"),
     };
+
+    private static ConfigDefinition Definition(string file, string key, JsonElement value) =>
+        value.ValueKind == JsonValueKind.Object
+            ? new ConfigDefinition($"{Path.GetFileName(file)}: {key}", value.GetRawText())
+            : throw new ConfigException($"config file \"{file}\": {key} must be an object");
+
+    private static IEnumerable<ConfigDefinition> Definitions(string file, string key, JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.Array) throw new ConfigException($"config file \"{file}\": {key} must be an array");
+        return value.EnumerateArray().Select((e, i) => Definition(file, $"{key}[{i}]", e)).ToList();
+    }
 
     private static PortsConfig ApplyPorts(PortsConfig ports, string file, JsonElement e)
     {

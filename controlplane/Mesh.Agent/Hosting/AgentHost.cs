@@ -37,15 +37,17 @@ public sealed partial class AgentHost : IAsyncDisposable
     private readonly Task _reaper;
     private readonly Task _antiEntropy;
     private readonly Local.LocalState _local;
+    private readonly Local.ConfigDefinitions _definitions;
     private readonly ILogger _logger;
     private readonly AgentLoggerProvider _logs;
     private int _disposed;
 
     private AgentHost(WebApplication app, IReplicatedLog log, SessionTimers sessionTimers, StateStore store, AgentConfig config,
         AgentIdentity identity, IReadOnlyList<Uri> httpAddresses, TombstoneReaper reaper, ILogger logger, AgentLoggerProvider logs,
-        Local.LocalState local, Local.AntiEntropy antiEntropy)
+        Local.LocalState local, Local.AntiEntropy antiEntropy, Local.ConfigDefinitions definitions)
     {
         _local = local;
+        _definitions = definitions;
         _app = app;
         _log = log;
         _sessionTimers = sessionTimers;
@@ -83,6 +85,7 @@ public sealed partial class AgentHost : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(output);
         Validate(config);
+        Local.ConfigDefinitions.Validate(config, config.NodeName);
         AgentLoggerProvider.TryParseLevel(config.LogLevel, out var level);
         var logs = new AgentLoggerProvider(output, level, config.LogJson);
         var loggerFactory = LoggerFactory.Create(b =>
@@ -134,6 +137,8 @@ public sealed partial class AgentHost : IAsyncDisposable
         var api = new HttpApi(config, store, writer, sessionTimers, events, metrics, logs, identity,
             () => appRef.Lifetime.StopApplication(), loggerFactory.CreateLogger<HttpApi>(), local);
         api.Stopping = app.Lifetime.ApplicationStopping;
+        AgentHost? hostRef = null;
+        api.Reload = () => hostRef?.ReloadAsync() ?? Task.CompletedTask;
         // Parked blocking queries answer at once on shutdown instead of holding it up until their wait runs out.
         app.Lifetime.ApplicationStopping.Register(store.StopBlocking);
         app.Run(api.HandleAsync);
@@ -170,7 +175,10 @@ public sealed partial class AgentHost : IAsyncDisposable
         metrics.Gauge("agent.services", () => local.Services().Count);
         metrics.Gauge("agent.checks", () => local.Checks().Count);
         metrics.Gauge("agent.anti_entropy.syncs", () => antiEntropy.Syncs);
-        var host = new AgentHost(app, log, sessionTimers, store, config, identity, addresses, reaper, logger, logs, local, antiEntropy);
+        var definitions = new Local.ConfigDefinitions(identity.NodeName);
+        definitions.Apply(config, local);
+        var host = new AgentHost(app, log, sessionTimers, store, config, identity, addresses, reaper, logger, logs, local, antiEntropy, definitions);
+        hostRef = host;
         if (config.PidFile.Length > 0) await File.WriteAllTextAsync(config.PidFile, Environment.ProcessId.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
         host.LogStarted(identity.NodeName, identity.NodeId, identity.Datacenter);
         foreach (var a in addresses) host.LogListening(a.ToString().TrimEnd('/'));
@@ -216,6 +224,19 @@ public sealed partial class AgentHost : IAsyncDisposable
         metrics.Gauge("session_ttl.active", () => timers.Count);
     }
 
+    /// <summary>
+    /// Reads the config files again and applies the difference in service and check definitions
+    /// (<c>mesh reload</c>, <c>PUT /v1/agent/reload</c>, SIGHUP).
+    /// </summary>
+    /// <exception cref="ConfigException">The files cannot be used; nothing was changed.</exception>
+    public Task ReloadAsync()
+    {
+        var fresh = ConfigLoader.ApplyPaths(new AgentConfig { NodeName = Identity.NodeName }, Config.ConfigPaths);
+        _definitions.Apply(fresh, _local);
+        LogReloaded(fresh.Services.Count, fresh.Checks.Count);
+        return Task.CompletedTask;
+    }
+
     /// <summary>Stops the agent: the API first, then the background loops and the log.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -243,6 +264,9 @@ public sealed partial class AgentHost : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "HTTP API listening on {Address}")]
     private partial void LogListening(string address);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "configuration reloaded: {Services} service and {Checks} check definitions")]
+    private partial void LogReloaded(int services, int checks);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "agent stopping")]
     private partial void LogStopping();

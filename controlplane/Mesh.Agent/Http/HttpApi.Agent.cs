@@ -174,6 +174,20 @@ internal sealed partial class HttpApi
         _leave();
     }
 
+    private async Task AgentReload(ApiRequest r)
+    {
+        try
+        {
+            await Reload().ConfigureAwait(false);
+        }
+        catch (Config.ConfigException ex)
+        {
+            // The request is fine; the files on the server are not: a server-side failure, as Consul reports it.
+            throw new ApiException(500, $"Failed reloading config: {ex.Message}");
+        }
+        r.Http.Response.StatusCode = 200;
+    }
+
     private async Task AgentMonitor(ApiRequest r)
     {
         var levelText = r.Get("loglevel") ?? "info";

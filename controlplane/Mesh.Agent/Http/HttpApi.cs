@@ -47,6 +47,9 @@ internal sealed partial class HttpApi
     private readonly List<Route> _prefixes = [];
     private long _blocking;
 
+    /// <summary>Re-reads the config files and applies the difference (set by the host).</summary>
+    public Func<Task> Reload { get; set; } = () => Task.CompletedTask;
+
     /// <summary>Fires when the agent shuts down: parked event lists answer and monitor streams end at once.</summary>
     public CancellationToken Stopping { get; set; }
 
@@ -95,6 +98,7 @@ internal sealed partial class HttpApi
         Map("/v1/agent/members", false, ["GET"], AgentMembers);
         Map("/v1/agent/metrics", false, ["GET"], AgentMetrics);
         Map("/v1/agent/leave", false, ["PUT"], AgentLeave);
+        Map("/v1/agent/reload", false, ["PUT"], AgentReload);
         Map("/v1/agent/monitor", false, ["GET"], AgentMonitor);
         Map("/v1/agent/services", false, ["GET"], AgentServices);
         Map("/v1/agent/service/register", false, ["PUT"], AgentServiceRegister);

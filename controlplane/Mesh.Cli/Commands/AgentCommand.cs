@@ -68,6 +68,19 @@ internal static class AgentCommand
                 ==> Log data will now stream in as it occurs:
                 """);
             ctx.Out.Flush();
+            // SIGHUP reloads the config files, as Consul's agent does.
+            using var hangup = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGHUP, c =>
+            {
+                c.Cancel = true;
+                try
+                {
+                    host.ReloadAsync().GetAwaiter().GetResult();
+                }
+                catch (ConfigException ex)
+                {
+                    ctx.Err.WriteLine($"==> Failed to reload configs: {ex.Message}");
+                }
+            });
             try
             {
                 await host.Stopped.WaitAsync(ctx.Cancellation).ConfigureAwait(false);
@@ -108,7 +121,7 @@ internal static class AgentCommand
                 Ui = true,
             }
             : new AgentConfig();
-        config = ConfigLoader.ApplyFiles(config, o.ConfigPaths);
+        config = ConfigLoader.ApplyPaths(config, o.ConfigPaths);
 
         var g = flags.Given;
         string S(string name, Func<string> f, string current) => g.Contains(name) ? f() : current;
@@ -164,7 +177,7 @@ internal static class AgentCommand
         o.DataDir = f.String("data-dir", "", "Path to a data directory to store agent state.");
         f.Custom("config-file", "Path to a JSON file to read configuration from. May be given several times.", v => o.ConfigPaths.Add(v));
         f.Custom("config-dir", "Path to a directory of *.json config files, read in name order. May be given several times.",
-            v => o.ConfigPaths.AddRange(ConfigLoader.FilesInDir(v)));
+            v => o.ConfigPaths.Add(Directory.Exists(v) ? v : throw new FlagException($"config dir \"{v}\" does not exist")));
         f.List("join", "Address of an agent to join at start time.");
         f.List("retry-join", "Address of an agent to join at start time with retries enabled.");
         f.List("join-wan", "Address of a WAN agent to join at start time.");

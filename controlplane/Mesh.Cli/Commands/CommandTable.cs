@@ -42,8 +42,10 @@ internal sealed class CommandTable
         Add("lock", s => new LockCommand(s), services);
         Add("maint", s => new MaintCommand(s), services);
         Add("members", s => new MembersCommand(s), services);
+        Add("reload", s => new ReloadCommand(s), services);
         Add("monitor", s => new MonitorCommand(s), services);
         Add("services", s => new ServicesCommand(s, this), services);
+        Add("validate", s => new ValidateCommand(s), services);
         Add("services deregister", s => new ServicesDeregisterCommand(s), services);
         Add("services register", s => new ServicesRegisterCommand(s), services);
         Add("version", s => new VersionCommand(s), services);

@@ -49,6 +49,10 @@ internal sealed class AgentEndpoint(ApiClient client)
     public async Task LeaveAsync(CancellationToken ct) =>
         ApiClient.RequireOk(await client.SendAsync(HttpMethod.Put, "/v1/agent/leave", null, null, null, ct).ConfigureAwait(false));
 
+    /// <summary><c>PUT /v1/agent/reload</c>.</summary>
+    public async Task ReloadAsync(CancellationToken ct) =>
+        ApiClient.RequireOk(await client.SendAsync(HttpMethod.Put, "/v1/agent/reload", null, null, null, ct).ConfigureAwait(false));
+
     /// <summary><c>PUT /v1/agent/service/register</c> with a JSON service definition (PascalCase keys).</summary>
     public async Task ServiceRegisterAsync(byte[] definition, CancellationToken ct) =>
         ApiClient.RequireOk(await client.SendAsync(HttpMethod.Put, "/v1/agent/service/register", null, null, definition, ct).ConfigureAwait(false));
