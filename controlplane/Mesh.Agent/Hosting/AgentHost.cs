@@ -177,6 +177,8 @@ public sealed partial class AgentHost : IAsyncDisposable
         metrics.Gauge("agent.anti_entropy.syncs", () => antiEntropy.Syncs);
         var definitions = new Local.ConfigDefinitions(identity.NodeName);
         definitions.Apply(config, local);
+        api.Persistence = new Local.LocalPersistence(config.DataDir, loggerFactory.CreateLogger<Local.LocalPersistence>());
+        api.RestorePersisted((file, why) => LogSkippedPersisted(logger, file, why));
         var host = new AgentHost(app, log, sessionTimers, store, config, identity, addresses, reaper, logger, logs, local, antiEntropy, definitions);
         hostRef = host;
         if (config.PidFile.Length > 0) await File.WriteAllTextAsync(config.PidFile, Environment.ProcessId.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
@@ -264,6 +266,9 @@ public sealed partial class AgentHost : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "HTTP API listening on {Address}")]
     private partial void LogListening(string address);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "skipping persisted registration {File}: {Reason}")]
+    private static partial void LogSkippedPersisted(ILogger logger, string file, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "configuration reloaded: {Services} service and {Checks} check definitions")]
     private partial void LogReloaded(int services, int checks);

@@ -10,6 +10,45 @@ internal sealed partial class HttpApi
 {
     private LocalState Local => _local ?? throw new ApiException(500, "the agent has no local state");
 
+    /// <summary>Where HTTP registrations are kept across restarts (set by the host; null keeps nothing).</summary>
+    public LocalPersistence? Persistence { get; set; }
+
+    /// <summary>Registers the services and checks kept from earlier runs; a file that no longer parses is skipped.</summary>
+    internal void RestorePersisted(Action<string, string> onSkipped)
+    {
+        if (Persistence is null) return;
+        foreach (var (file, body) in Persistence.Services())
+        {
+            try
+            {
+                using var doc = JsonIn.Parse(body);
+                var existing = Local.Services();
+                var reg = AgentServiceBody.Service(doc.RootElement, _identity.NodeName, existing.Values.ToList());
+                // A service defined in a config file wins over a kept registration of the same ID.
+                if (existing.ContainsKey(reg.Service.ID)) continue;
+                ApplyServiceRegistration(reg, replace: false, existing);
+            }
+            catch (ApiException ex)
+            {
+                onSkipped(file, ex.Message);
+            }
+        }
+        foreach (var (file, body) in Persistence.Checks())
+        {
+            try
+            {
+                using var doc = JsonIn.Parse(body);
+                var spec = AgentServiceBody.Check(doc.RootElement);
+                if (Local.Checks().ContainsKey(spec.Definition.CheckID)) continue;
+                Local.AddCheck(spec);
+            }
+            catch (Exception ex) when (ex is ApiException or ArgumentException)
+            {
+                onSkipped(file, ex.Message);
+            }
+        }
+    }
+
     private async Task AgentServices(ApiRequest r)
     {
         var filter = Filter(r);
@@ -41,6 +80,14 @@ internal sealed partial class HttpApi
         var existing = Local.Services();
         var reg = AgentServiceBody.Service(doc.RootElement, _identity.NodeName, existing.Values.ToList());
         var replace = r.Has("replace-existing-checks") && r.Get("replace-existing-checks") is not ("false" or "0");
+        ApplyServiceRegistration(reg, replace, existing);
+        Persistence?.SaveService(reg.Service.ID, body);
+        r.Http.Response.StatusCode = 200;
+    }
+
+    /// <summary>Registers a parsed service (and its sidecar) with the local state; also used to replay persisted ones.</summary>
+    internal void ApplyServiceRegistration(AgentServiceBody.Registration reg, bool replace, IReadOnlyDictionary<string, ServiceInstance> existing)
+    {
         try
         {
             Local.AddService(reg.Service, reg.Checks, replace);
@@ -53,13 +100,13 @@ internal sealed partial class HttpApi
         {
             throw ApiException.BadRequest(ex.Message);
         }
-        r.Http.Response.StatusCode = 200;
     }
 
     private Task AgentServiceDeregister(ApiRequest r)
     {
         var id = RequireName(r, "service ID");
         if (!Local.RemoveService(id)) throw new ApiException(404, $"Unknown service ID \"{id}\"");
+        Persistence?.DeleteService(id);
         r.Http.Response.StatusCode = 200;
         return Task.CompletedTask;
     }
@@ -109,6 +156,7 @@ internal sealed partial class HttpApi
         {
             throw ApiException.BadRequest(ex.Message);
         }
+        Persistence?.SaveCheck(spec.Definition.CheckID, body);
         r.Http.Response.StatusCode = 200;
     }
 
@@ -116,6 +164,7 @@ internal sealed partial class HttpApi
     {
         var id = RequireName(r, "check ID");
         if (!Local.RemoveCheck(id)) throw new ApiException(404, $"Unknown check ID \"{id}\"");
+        Persistence?.DeleteCheck(id);
         r.Http.Response.StatusCode = 200;
         return Task.CompletedTask;
     }
