@@ -40,13 +40,16 @@ IScenario[] scenarios = options.Scenarios.Select(IScenario (name) => name switch
 {
     "kv-get" => new KvGetScenario(),
     "kv-put" => new KvPutScenario(),
+    "catalog-register" => new CatalogRegisterScenario(),
+    "health-service" => new HealthServiceScenario(),
+    "agent-checks" => new AgentChecksScenario(),
     _ => new FanoutScenario(),
 }).ToArray();
 
 AgentProcess? agent = null;
 try
 {
-    var needsWrk = options.Scenarios.Any(s => s is "kv-get" or "kv-put");
+    var needsWrk = options.Scenarios.Any(s => s is "kv-get" or "kv-put" or "catalog-register" or "health-service");
     var wrk = needsWrk ? WrkRunner.Locate() : "";
     var machine = MachineConditions.Capture(needsWrk ? WrkRunner.Version(wrk) : "not needed");
     output.WriteLine("Mesh benchmarks");

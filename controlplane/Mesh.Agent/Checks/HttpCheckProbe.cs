@@ -20,25 +20,30 @@ internal sealed class HttpCheckProbe : ICheckProbe, IDisposable
     private readonly TimeSpan _timeout;
     private readonly HttpMethod _method;
 
+    // Consul disables keep-alives so a check never fails on a connection the target closed while idle: a connection
+    // lifetime of zero means no connection is reused.
+    private static readonly SocketsHttpHandler VerifyingHandler = new() { PooledConnectionLifetime = TimeSpan.Zero, UseCookies = false };
+
+    private static readonly SocketsHttpHandler SkipVerifyHandler = new()
+    {
+        PooledConnectionLifetime = TimeSpan.Zero,
+        UseCookies = false,
+        SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = static (_, _, _, _) => true },
+    };
+
     public HttpCheckProbe(CheckDefinition definition)
     {
         ArgumentNullException.ThrowIfNull(definition);
         _definition = definition;
         _timeout = definition.EffectiveTimeout;
         _method = new HttpMethod(string.IsNullOrEmpty(definition.Method) ? "GET" : definition.Method.ToUpperInvariant());
-        var handler = new SocketsHttpHandler
-        {
-            // Consul disables keep-alives so a check never fails on a connection the target closed while idle.
-            PooledConnectionLifetime = TimeSpan.Zero,
-            UseCookies = false,
-        };
-        if (definition.TLSSkipVerify)
-        {
-            handler.SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = static (_, _, _, _) => true };
-        }
-
         // The timeout is applied per request below so it also covers reading the body, as Go's Client.Timeout does.
-        _client = new HttpClient(handler) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+        // All HTTP checks share two handlers (verifying TLS or not): a handler per check would give each of
+        // thousands of checks its own connection pool and timers.
+        _client = new HttpClient(definition.TLSSkipVerify ? SkipVerifyHandler : VerifyingHandler, disposeHandler: false)
+        {
+            Timeout = System.Threading.Timeout.InfiniteTimeSpan,
+        };
     }
 
     public async Task<CheckResult> ProbeAsync(CancellationToken cancellationToken)
@@ -65,11 +70,18 @@ internal sealed class HttpCheckProbe : ICheckProbe, IDisposable
             {
                 var body = new TailBuffer();
                 await using var stream = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
-                var buffer = new byte[8192];
-                int read;
-                while ((read = await stream.ReadAsync(buffer, timeout.Token).ConfigureAwait(false)) > 0)
+                var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(8192);
+                try
                 {
-                    body.Write(buffer.AsSpan(0, read));
+                    int read;
+                    while ((read = await stream.ReadAsync(buffer, timeout.Token).ConfigureAwait(false)) > 0)
+                    {
+                        body.Write(buffer.AsSpan(0, read));
+                    }
+                }
+                finally
+                {
+                    System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
                 }
 
                 var code = (int)response.StatusCode;

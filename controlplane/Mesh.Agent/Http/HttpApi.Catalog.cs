@@ -62,10 +62,16 @@ internal sealed partial class HttpApi
         var tags = r.GetAll("tag");
         var meta = NodeMetaFilter(r);
         var filter = Filter(r);
-        var (_, instances) = await BlockingAsync(r,
-            (v, ws) => connect ? v.ConnectInstances(service, ws) : v.ServiceInstances(service, ws), x => x.Index).ConfigureAwait(false);
-        var selected = instances.Where(i => HasTags(i.Service, tags) && MetaMatches(i.Node.Meta, meta));
-        await WriteItemsAsync(r, selected, (w, i) => CatalogJson.ServiceNode(w, i.Node, i.Service), filter).ConfigureAwait(false);
+        // Block on the index alone; the answer is built (from the same view) only when the cache has none for it.
+        var (index, view) = await BlockingAsync(r,
+            (v, ws) => (connect ? v.ConnectIndex(ws) : v.ServiceIndex(service, ws), v), x => x.Item1).ConfigureAwait(false);
+        var entry = _responses.Get(r.Http, index, () =>
+        {
+            var instances = connect ? view.ConnectInstances(service).Instances : view.ServiceInstances(service).Instances;
+            var selected = instances.Where(i => HasTags(i.Service, tags) && MetaMatches(i.Node.Meta, meta));
+            return RenderItems(r, selected, (w, i) => CatalogJson.ServiceNode(w, i.Node, i.Service), filter);
+        });
+        await JsonOut.WriteCachedAsync(r.Http, entry).ConfigureAwait(false);
     }
 
     private Task CatalogService(ApiRequest r) => CatalogService(r, connect: false);
@@ -151,11 +157,16 @@ internal sealed partial class HttpApi
         var meta = NodeMetaFilter(r);
         var filter = Filter(r);
         var passing = r.Has("passing") && r.Get("passing") is not ("false" or "0");
-        var (_, entries) = await BlockingAsync(r,
-            (v, ws) => connect ? v.ConnectHealth(service, ws) : v.ServiceHealth(service, ws), x => x.Index).ConfigureAwait(false);
-        var selected = entries.Where(e => HasTags(e.Service, tags) && MetaMatches(e.Node.Meta, meta)
-            && (!passing || e.Checks.All(c => c.Status == HealthStatus.Passing)));
-        await WriteItemsAsync(r, selected, CatalogJson.ServiceHealth, filter).ConfigureAwait(false);
+        var (index, view) = await BlockingAsync(r,
+            (v, ws) => (connect ? v.ConnectIndex(ws) : v.ServiceIndex(service, ws), v), x => x.Item1).ConfigureAwait(false);
+        var entry = _responses.Get(r.Http, index, () =>
+        {
+            var entries = connect ? view.ConnectHealth(service).Entries : view.ServiceHealth(service).Entries;
+            var selected = entries.Where(e => HasTags(e.Service, tags) && MetaMatches(e.Node.Meta, meta)
+                && (!passing || e.Checks.All(c => c.Status == HealthStatus.Passing)));
+            return RenderItems(r, selected, CatalogJson.ServiceHealth, filter);
+        });
+        await JsonOut.WriteCachedAsync(r.Http, entry).ConfigureAwait(false);
     }
 
     private Task HealthService(ApiRequest r) => HealthService(r, connect: false);
@@ -197,6 +208,17 @@ internal sealed partial class HttpApi
     /// <summary>Every <c>?tag=</c> given must be among the instance's tags (case-insensitive, as Consul compares them).</summary>
     private static bool HasTags(ServiceInstance s, IReadOnlyList<string> tags) =>
         tags.All(t => s.Tags.Any(x => string.Equals(x, t, StringComparison.OrdinalIgnoreCase)));
+
+    private byte[] RenderItems<T>(ApiRequest r, IEnumerable<T> items, Action<Utf8JsonWriter, T> write, FilterExpression? filter)
+    {
+        var selected = filter is null ? items.ToList() : items.Where(i => Matches(filter, w => write(w, i))).ToList();
+        return JsonOut.RenderToArray(Pretty(r), w =>
+        {
+            w.WriteStartArray();
+            foreach (var item in selected) write(w, item);
+            w.WriteEndArray();
+        });
+    }
 
     private Task WriteItemsAsync<T>(ApiRequest r, IEnumerable<T> items, Action<Utf8JsonWriter, T> write, FilterExpression? filter)
     {

@@ -45,6 +45,7 @@ internal sealed partial class HttpApi
     private readonly ILogger _logger;
     private readonly Dictionary<string, Route> _exact = new(StringComparer.Ordinal);
     private readonly List<Route> _prefixes = [];
+    private readonly ResponseCache _responses = new();
     private long _blocking;
 
     /// <summary>Re-reads the config files and applies the difference (set by the host).</summary>

@@ -25,14 +25,62 @@ internal static class JsonOut
     [ThreadStatic] private static Utf8JsonWriter? t_compact;
     [ThreadStatic] private static Utf8JsonWriter? t_pretty;
 
+    /// <summary>Answers smaller than this are sent as they are, as Consul's gzip handler does.</summary>
+    public const int GzipMinSize = 1400;
+
     public static async Task WriteAsync(HttpContext http, bool pretty, Action<Utf8JsonWriter> write, int status = 200)
     {
         using var buffer = new PooledBufferWriter();
         Render(buffer, pretty, write);
+        if (buffer.WrittenCount >= GzipMinSize && AcceptsGzip(http))
+        {
+            await SendAsync(http, status, Compress(buffer.WrittenMemory.Span), gzip: true).ConfigureAwait(false);
+            return;
+        }
         http.Response.StatusCode = status;
         http.Response.ContentType = "application/json";
         http.Response.ContentLength = buffer.WrittenCount;
         await http.Response.Body.WriteAsync(buffer.WrittenMemory, http.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>Renders JSON into a new array (for the response cache).</summary>
+    public static byte[] RenderToArray(bool pretty, Action<Utf8JsonWriter> write)
+    {
+        using var buffer = new PooledBufferWriter();
+        Render(buffer, pretty, write);
+        return buffer.WrittenMemory.ToArray();
+    }
+
+    /// <summary>Sends a cached answer, compressed when the client takes gzip and the answer is large enough.</summary>
+    public static Task WriteCachedAsync(HttpContext http, ResponseCache.Entry entry) =>
+        entry.Json.Length >= GzipMinSize && AcceptsGzip(http)
+            ? SendAsync(http, 200, entry.Gzip, gzip: true)
+            : SendAsync(http, 200, entry.Json, gzip: false);
+
+    private static async Task SendAsync(HttpContext http, int status, byte[] body, bool gzip)
+    {
+        http.Response.StatusCode = status;
+        http.Response.ContentType = "application/json";
+        if (gzip) http.Response.Headers.ContentEncoding = "gzip";
+        http.Response.Headers.Vary = "Accept-Encoding";
+        http.Response.ContentLength = body.Length;
+        await http.Response.Body.WriteAsync(body, http.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static bool AcceptsGzip(HttpContext http)
+    {
+        foreach (var value in http.Request.Headers.AcceptEncoding)
+            if (value is not null && value.Contains("gzip", StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
+    }
+
+    /// <summary>Gzip at the fastest level: answers are compressed on the request path (or once, when cached).</summary>
+    public static byte[] Compress(ReadOnlySpan<byte> json)
+    {
+        using var output = new MemoryStream(json.Length / 4 + 64);
+        using (var gzip = new System.IO.Compression.GZipStream(output, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            gzip.Write(json);
+        return output.ToArray();
     }
 
     private static void Render(PooledBufferWriter buffer, bool pretty, Action<Utf8JsonWriter> write)

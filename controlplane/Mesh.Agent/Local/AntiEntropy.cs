@@ -97,7 +97,8 @@ internal sealed partial class AntiEntropy
         var view = _store.View();
         var services = _local.Services();
         var checks = _local.Checks();
-        var (_, node, catalogServices) = view.NodeServices(_self.Name);
+        var (_, node, catalogList) = view.NodeServices(_self.Name);
+        var catalogServices = catalogList.ToDictionary(s => s.ID, StringComparer.Ordinal);
         var catalogChecks = view.NodeChecks(_self.Name).Checks.ToDictionary(c => c.CheckID, StringComparer.Ordinal);
         var wrote = false;
 
@@ -107,23 +108,28 @@ internal sealed partial class AntiEntropy
             wrote = true;
         }
 
+        // One write per service that changed (with its changed checks), and one for the node's changed checks:
+        // thousands of checks registered at once cost a few thousand writes, not one each.
+        var changedChecks = checks.Values.Where(c => !catalogChecks.TryGetValue(c.CheckID, out var inCatalog) ||
+            inCatalog.Status != c.Status || inCatalog.Name != c.Name || inCatalog.Notes != c.Notes ||
+            inCatalog.ServiceID != c.ServiceID || inCatalog.Type != c.Type || (includeOutput && inCatalog.Output != c.Output))
+            .GroupBy(c => c.ServiceID).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
         foreach (var s in services.Values)
         {
-            var inCatalog = catalogServices.FirstOrDefault(c => c.ID == s.ID);
-            if (inCatalog is not null && inCatalog.SameContent(s)) continue;
-            await ApplyAsync(new CatalogRegisterCommand(_self, s, [], SkipNodeUpdate: true), cancellationToken).ConfigureAwait(false);
+            var serviceChanged = !catalogServices.TryGetValue(s.ID, out var inCatalog) || !inCatalog.SameContent(s);
+            changedChecks.Remove(s.ID, out var itsChecks);
+            if (!serviceChanged && itsChecks is null) continue;
+            await ApplyAsync(new CatalogRegisterCommand(_self, s, itsChecks ?? [], SkipNodeUpdate: true), cancellationToken).ConfigureAwait(false);
             wrote = true;
         }
-        foreach (var c in checks.Values)
+        // Node checks, and checks of services that are gone by now (the store refuses those; the next pass removes them).
+        var rest = changedChecks.Values.SelectMany(c => c).Where(c => c.ServiceID.Length == 0).ToList();
+        if (rest.Count > 0)
         {
-            if (catalogChecks.TryGetValue(c.CheckID, out var inCatalog) &&
-                inCatalog.Status == c.Status && inCatalog.Name == c.Name && inCatalog.Notes == c.Notes &&
-                inCatalog.ServiceID == c.ServiceID && inCatalog.Type == c.Type && (!includeOutput || inCatalog.Output == c.Output))
-                continue;
-            await ApplyAsync(new CatalogRegisterCommand(_self, null, [c], SkipNodeUpdate: true), cancellationToken).ConfigureAwait(false);
+            await ApplyAsync(new CatalogRegisterCommand(_self, null, rest, SkipNodeUpdate: true), cancellationToken).ConfigureAwait(false);
             wrote = true;
         }
-        foreach (var s in catalogServices.Where(s => !services.ContainsKey(s.ID)))
+        foreach (var s in catalogServices.Values.Where(s => !services.ContainsKey(s.ID)))
         {
             await ApplyAsync(new CatalogDeregisterCommand(_self.Name, s.ID, null), cancellationToken).ConfigureAwait(false);
             wrote = true;

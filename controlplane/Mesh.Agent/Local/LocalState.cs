@@ -24,6 +24,7 @@ internal sealed partial class LocalState : IAsyncDisposable
     private readonly CheckProbeFactory _probes;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private int _aliasCount;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _disposed;
 
@@ -94,7 +95,7 @@ internal sealed partial class LocalState : IAsyncDisposable
                 ? _checks.Values.Where(c => c.Definition.ServiceID == service.ID && !c.ID.StartsWith(ServiceMaintenancePrefix, StringComparison.Ordinal)
                                             && prepared.All(p => p.ID != c.ID)).ToList()
                 : [];
-            foreach (var c in stopped) _checks.Remove(c.ID);
+            foreach (var c in stopped) Forget(c.ID, out _);
             foreach (var c in prepared) stopped.AddRange(Install(c));
             RefreshServiceFields(service.ID);
             RecomputeAliases();
@@ -119,7 +120,7 @@ internal sealed partial class LocalState : IAsyncDisposable
                 removed.Add(sidecar.ID);
             }
             stopped = _checks.Values.Where(c => removed.Contains(c.Definition.ServiceID)).ToList();
-            foreach (var c in stopped) _checks.Remove(c.ID);
+            foreach (var c in stopped) Forget(c.ID, out _);
             RecomputeAliases();
             Signal();
         }
@@ -151,11 +152,11 @@ internal sealed partial class LocalState : IAsyncDisposable
         LocalCheck? removed;
         lock (_gate)
         {
-            if (!_checks.Remove(id, out removed)) return false;
+            if (!Forget(id, out removed)) return false;
             RecomputeAliases();
             Signal();
         }
-        StopAll([removed]);
+        StopAll([removed!]);
         return true;
     }
 
@@ -262,10 +263,20 @@ internal sealed partial class LocalState : IAsyncDisposable
     private List<LocalCheck> Install(LocalCheck check)
     {
         var replaced = _checks.Remove(check.ID, out var old) ? new List<LocalCheck> { old } : [];
+        if (old?.AliasService is not null) _aliasCount--;
         if (check.Definition.ServiceID.Length > 0 && _services.TryGetValue(check.Definition.ServiceID, out var service))
             check.Row = check.Row with { ServiceName = service.Service, ServiceTags = service.Tags };
         _checks[check.ID] = check;
+        if (check.AliasService is not null) _aliasCount++;
         return replaced;
+    }
+
+    // Under the gate: forgets a check (the caller stops it outside the gate).
+    private bool Forget(string id, out LocalCheck? removed)
+    {
+        if (!_checks.Remove(id, out removed)) return false;
+        if (removed.AliasService is not null) _aliasCount--;
+        return true;
     }
 
     private void Start(LocalCheck check)
@@ -304,6 +315,9 @@ internal sealed partial class LocalState : IAsyncDisposable
     // one warns, passing otherwise, as Consul's alias check aggregates.
     private void RecomputeAliases()
     {
+        // Most agents have no alias checks (or a few next to thousands of others): count them once, cheaply,
+        // rather than grouping every check on every result.
+        if (_aliasCount == 0) return;
         foreach (var alias in _checks.Values.Where(c => c.AliasService is not null))
         {
             string status, output;

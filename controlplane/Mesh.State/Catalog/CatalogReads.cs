@@ -123,8 +123,27 @@ public sealed partial class StateView
     private IEnumerable<ServiceInstance> InstancesOf(string service) =>
         _root.ServicesByName.TryGetValue(service, out var keys) ? keys.Select(k => _root.Services.Get(k)!) : [];
 
+    /// <summary>
+    /// The index of any answer about <paramref name="service"/>'s instances, their nodes and checks, without building
+    /// the answer: its index entry moves whenever any of them changes. Watches the same things the answer would.
+    /// </summary>
+    public ulong ServiceIndex(string service, WatchSet? ws = null)
+    {
+        ws?.Key(TableNames.ServiceNames, service);
+        return ServiceAnswerIndex(service, []);
+    }
+
+    /// <summary>The index of an answer about the Connect-capable instances of any service (it watches them all).</summary>
+    public ulong ConnectIndex(WatchSet? ws = null)
+    {
+        ws?.Prefix(TableNames.Services, "");
+        return Math.Max(TableIndex(TableNames.Services, TableNames.Nodes, TableNames.Checks), 1);
+    }
+
     private ulong ServiceAnswerIndex(string service, IEnumerable<string> nodes)
     {
+        // Node changes move the entries of the services on the node (see WriteTxn.TouchNode), so the service's own
+        // entry covers the nodes too; the loop only matters for answers built before that rule, and costs nothing.
         var index = _root.TableIndex(TableNames.ServiceIndex(service));
         foreach (var node in nodes) index = Math.Max(index, _root.TableIndex(TableNames.NodeIndex(node)));
         // A service never registered still needs an index a blocking query can wait on.

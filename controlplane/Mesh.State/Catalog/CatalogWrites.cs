@@ -53,7 +53,7 @@ internal sealed partial class WriteTxn
         Root = Root with { Checks = Root.Checks.Remove(existing.RowKey) };
         Changed(TableNames.Checks, existing.RowKey);
         if (existing.ServiceName.Length > 0) TouchService(existing.ServiceName);
-        TouchNode(node);
+        TouchNode(node, wholeNode: existing.ServiceID.Length == 0);
     }
 
     /// <summary>Removes a node with everything on it, and the sessions of the node. Absent: nothing happens.</summary>
@@ -65,7 +65,7 @@ internal sealed partial class WriteTxn
         foreach (var session in Root.Sessions.All().Where(s => s.Node == node).ToList()) SessionDestroy(session.ID);
         Root = Root with { Nodes = Root.Nodes.Remove(node) };
         Changed(TableNames.Nodes, node);
-        TouchNode(node);
+        TouchNode(node, wholeNode: true);
     }
 
     private void TouchService(string service)
@@ -75,11 +75,21 @@ internal sealed partial class WriteTxn
         Changed(TableNames.ServiceNames, service);
     }
 
-    private void TouchNode(string node)
+    /// <summary>
+    /// Moves the node's index entry. With <paramref name="wholeNode"/> (the node itself or a node-level check
+    /// changed) the entries of every service on it move too, since the node's health is part of theirs: a service's
+    /// entry alone is then the index of any answer about the service. A change to one service moves only that service.
+    /// </summary>
+    private void TouchNode(string node, bool wholeNode = false)
     {
         var key = TableNames.NodeIndex(node);
-        if (Root.TableIndex(key) != Index) Root = Root with { TableIndexes = Root.TableIndexes.SetItem(key, Index) };
-        Changed(TableNames.NodeNames, node);
+        if (Root.TableIndex(key) != Index)
+        {
+            Root = Root with { TableIndexes = Root.TableIndexes.SetItem(key, Index) };
+            Changed(TableNames.NodeNames, node);
+        }
+        if (wholeNode)
+            foreach (var service in Root.Services.Prefix(node + "\0")) TouchService(service.Service);
     }
 
     private static readonly ImmutableSortedSet<string> EmptyKeys = ImmutableSortedSet.Create<string>(StringComparer.Ordinal);

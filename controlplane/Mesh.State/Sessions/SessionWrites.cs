@@ -75,8 +75,7 @@ internal sealed partial class WriteTxn
         if (existing is not null && SameNode(existing, row)) return existing;
         Root = Root with { Nodes = Root.Nodes.Set(row.Name, row) };
         Changed(TableNames.Nodes, row.Name);
-        TouchNode(row.Name);
-        foreach (var service in Root.Services.Prefix(row.Name + "\0")) TouchService(service.Service);
+        TouchNode(row.Name, wholeNode: true);
         return row;
     }
 
@@ -107,7 +106,7 @@ internal sealed partial class WriteTxn
         Changed(TableNames.Checks, row.RowKey);
         if (existing is { ServiceName.Length: > 0 } && existing.ServiceName != row.ServiceName) TouchService(existing.ServiceName);
         if (row.ServiceName.Length > 0) TouchService(row.ServiceName);
-        TouchNode(row.Node);
+        TouchNode(row.Node, wholeNode: row.ServiceID.Length == 0);
         if (row.Status == HealthStatus.Critical) InvalidateSessionsOfCheck(row.Node, row.CheckID);
         return row;
     }

@@ -30,6 +30,24 @@ internal sealed class AgentApi : IDisposable
             throw new BenchmarkSetupException($"PUT /v1/kv/{key} answered {(int)response.StatusCode} {body.Trim()}");
     }
 
+    /// <summary>A <c>PUT</c> of a JSON body (catalog or agent registration); fails unless the agent answers 200.</summary>
+    public async Task PutJsonAsync(string path, string json, CancellationToken cancellation)
+    {
+        using var content = new StringContent(json, Encoding.UTF8, "application/json");
+        using var response = await _http.PutAsync(path.TrimStart('/'), content, cancellation);
+        if (!response.IsSuccessStatusCode)
+            throw new BenchmarkSetupException($"PUT {path} answered {(int)response.StatusCode} {(await response.Content.ReadAsStringAsync(cancellation)).Trim()}");
+    }
+
+    /// <summary>A <c>GET</c> returning the body; fails unless the agent answers 200.</summary>
+    public async Task<string> GetStringAsync(string path, CancellationToken cancellation)
+    {
+        using var response = await _http.GetAsync(path.TrimStart('/'), cancellation);
+        var body = await response.Content.ReadAsStringAsync(cancellation);
+        if (!response.IsSuccessStatusCode) throw new BenchmarkSetupException($"GET {path} answered {(int)response.StatusCode} {body.Trim()}");
+        return body;
+    }
+
     /// <summary><c>GET /v1/kv/&lt;key&gt;</c>; returns the key's <c>X-Consul-Index</c>, failing unless it exists.</summary>
     public async Task<ulong> GetIndexAsync(string key, CancellationToken cancellation)
     {

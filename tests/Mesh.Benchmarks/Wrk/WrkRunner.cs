@@ -41,9 +41,10 @@ internal static partial class WrkRunner
         return (copyright > 0 ? first[..copyright] : first).Trim();
     }
 
-    /// <summary>Runs <c>wrk -t threads -c connections -d duration --latency [-s script] url</c> and parses the report.</summary>
+    /// <summary>Runs <c>wrk -t threads -c connections -d duration --latency [-H header]... [-s script] url</c> and parses the report.</summary>
     public static async Task<WrkResult> RunAsync(
-        string wrk, Uri url, int threads, int connections, TimeSpan duration, string? script, CancellationToken cancellation)
+        string wrk, Uri url, int threads, int connections, TimeSpan duration, string? script, CancellationToken cancellation,
+        IReadOnlyList<string>? headers = null)
     {
         // wrk reads durations as whole seconds.
         var seconds = Math.Max(1, (int)Math.Ceiling(duration.TotalSeconds));
@@ -51,6 +52,11 @@ internal static partial class WrkRunner
         foreach (var arg in new[] { "-t", threads.ToString(CultureInfo.InvariantCulture), "-c", connections.ToString(CultureInfo.InvariantCulture),
                      "-d", $"{seconds}s", "--latency" })
             info.ArgumentList.Add(arg);
+        foreach (var header in headers ?? [])
+        {
+            info.ArgumentList.Add("-H");
+            info.ArgumentList.Add(header);
+        }
         if (script is not null)
         {
             info.ArgumentList.Add("-s");
