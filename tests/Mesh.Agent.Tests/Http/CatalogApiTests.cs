@@ -48,6 +48,38 @@ public class CatalogApiTests
     }
 
     [Fact]
+    public async Task LargeAnswers_AreGzippedForClientsThatAskForIt_AndStayFreshAcrossChanges()
+    {
+        await using var a = await InProcessAgent.StartAsync();
+        for (var i = 0; i < 20; i++) await a.PutAsync("/v1/catalog/register", Registration("n" + i, "big", "b" + i, "passing"));
+        async Task<(string Encoding, int Count)> Get(bool gzip)
+        {
+            using var req = new HttpRequestMessage(HttpMethod.Get, "/v1/health/service/big?passing");
+            if (gzip) req.Headers.AcceptEncoding.ParseAdd("gzip");
+            using var resp = await a.Client.SendAsync(req);
+            var bytes = await resp.Content.ReadAsByteArrayAsync();
+            var encoding = string.Join(",", resp.Content.Headers.ContentEncoding);
+            if (encoding == "gzip")
+            {
+                using var unzip = new System.IO.Compression.GZipStream(new MemoryStream(bytes), System.IO.Compression.CompressionMode.Decompress);
+                using var plain = new MemoryStream();
+                unzip.CopyTo(plain);
+                bytes = plain.ToArray();
+            }
+            return (encoding, JsonDocument.Parse(bytes).RootElement.GetArrayLength());
+        }
+        Assert.Equal(("gzip", 20), await Get(gzip: true));
+        Assert.Equal(("", 20), await Get(gzip: false));
+        // The cached answer follows the service's index: a check turning critical is seen at once, in both forms.
+        await a.PutAsync("/v1/catalog/register", Registration("n3", "big", "b3", "critical"));
+        Assert.Equal(("gzip", 19), await Get(gzip: true));
+        Assert.Equal(("", 19), await Get(gzip: false));
+        // So is a node-level check on one instance's node.
+        await a.PutAsync("/v1/catalog/register", """{"Node":"n4","Address":"10.0.0.9","SkipNodeUpdate":true,"Check":{"CheckID":"disk","Name":"disk","Status":"critical"}}""");
+        Assert.Equal(("gzip", 18), await Get(gzip: true));
+    }
+
+    [Fact]
     public async Task CatalogServices_NodeMeta_CountsOnlyInstancesOnMatchingNodes()
     {
         await using var a = await InProcessAgent.StartAsync();
