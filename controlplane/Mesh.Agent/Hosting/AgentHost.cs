@@ -133,7 +133,7 @@ public sealed partial class AgentHost : IAsyncDisposable
         var app = builder.Build();
         WebApplication? appRef = app;
         var local = new Local.LocalState(identity.NodeName, new Checks.CheckProbeFactory(config.EnableScriptChecks), time,
-            loggerFactory.CreateLogger<Local.LocalState>());
+            loggerFactory.CreateLogger<Local.LocalState>(), store);
         var api = new HttpApi(config, store, writer, sessionTimers, events, metrics, logs, identity,
             () => appRef.Lifetime.StopApplication(), loggerFactory.CreateLogger<HttpApi>(), local);
         api.Stopping = app.Lifetime.ApplicationStopping;

@@ -121,6 +121,7 @@ internal static class AgentServiceBody
         var status = JsonIn.String(b, "Status") is { Length: > 0 } st ? st : HealthStatus.Critical;
         if (!HealthStatus.IsValid(status)) throw ApiException.BadRequest($"Invalid {field}Status \"{status}\"");
         var aliasService = JsonIn.String(b, "AliasService");
+        var aliasNode = JsonIn.String(b, "AliasNode");
         var definition = new CheckDefinition
         {
             CheckID = id,
@@ -146,10 +147,10 @@ internal static class AgentServiceBody
             DeregisterCriticalServiceAfter = Duration(b, "DeregisterCriticalServiceAfter", field),
         };
         string type;
-        if (aliasService is { Length: > 0 })
+        if (aliasService is { Length: > 0 } || aliasNode is { Length: > 0 })
         {
             if (definition.IsIntervalCheck || definition.TTL > TimeSpan.Zero)
-                throw ApiException.BadRequest($"{field}AliasService cannot be combined with another check type");
+                throw ApiException.BadRequest($"{field}AliasService/AliasNode cannot be combined with another check type");
             type = "alias";
         }
         else
@@ -158,7 +159,8 @@ internal static class AgentServiceBody
             type = definition.HTTP.Length > 0 ? "http" : definition.TCP.Length > 0 ? "tcp" : definition.UDP.Length > 0 ? "udp"
                 : definition.GRPC.Length > 0 ? "grpc" : definition.IsScript ? "script" : "ttl";
         }
-        return new LocalCheckSpec(definition, type, aliasService is { Length: > 0 } ? aliasService : null);
+        return new LocalCheckSpec(definition, type, aliasService is { Length: > 0 } ? aliasService : null,
+            aliasNode is { Length: > 0 } ? aliasNode : null);
     }
 
     private static (ServiceInstance, IReadOnlyList<LocalCheckSpec>) Sidecar(JsonElement sc, ServiceInstance parent, string node,

@@ -8,8 +8,15 @@ internal sealed class LocalCheck
 {
     public required CheckDefinition Definition { get; init; }
 
-    /// <summary>For alias checks: the local service whose health this check mirrors.</summary>
+    /// <summary>For alias checks of this node: the local service whose health this check mirrors.</summary>
     public string? AliasService { get; init; }
+
+    /// <summary>For alias checks of another node: the node, and optionally a service on it (in <see cref="AliasService"/>'s place).</summary>
+    public string? AliasNode { get; init; }
+
+    public string? RemoteAliasService { get; init; }
+
+    public AliasWatcher? Alias { get; set; }
 
     /// <summary>The check's type as the catalog shows it (<c>http</c>, <c>ttl</c>, <c>alias</c>...).</summary>
     public required string Type { get; init; }

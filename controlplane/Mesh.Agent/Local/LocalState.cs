@@ -28,8 +28,11 @@ internal sealed partial class LocalState : IAsyncDisposable
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _disposed;
 
-    public LocalState(string node, CheckProbeFactory probes, TimeProvider time, ILogger<LocalState> logger)
+    private readonly Mesh.State.StateStore? _store;
+
+    public LocalState(string node, CheckProbeFactory probes, TimeProvider time, ILogger<LocalState> logger, Mesh.State.StateStore? store = null)
     {
+        _store = store;
         _node = node;
         _probes = probes;
         _time = time;
@@ -240,10 +243,15 @@ internal sealed partial class LocalState : IAsyncDisposable
                 throw new ArgumentException(ex.Message, ex);
             }
         }
+        // An alias of another node is answered from the catalog; one of this node, from the local state.
+        var remote = spec.AliasNode is { Length: > 0 } n && n != _node;
+        if (remote && _store is null) throw new ArgumentException("alias checks of other nodes need the catalog");
         return new LocalCheck
         {
             Definition = d,
-            AliasService = spec.AliasService,
+            AliasService = remote ? null : spec.AliasService,
+            AliasNode = remote ? spec.AliasNode : null,
+            RemoteAliasService = remote ? spec.AliasService : null,
             Type = spec.Type,
             Row = new HealthCheck
             {
@@ -282,7 +290,9 @@ internal sealed partial class LocalState : IAsyncDisposable
     private void Start(LocalCheck check)
     {
         var d = check.Definition;
-        if (d.IsIntervalCheck)
+        if (check.AliasNode is not null)
+            check.Alias = new AliasWatcher(_store!, check.AliasNode, check.RemoteAliasService, r => OnResult(check, r));
+        else if (d.IsIntervalCheck)
             check.Monitor = new CheckMonitor(d, _probes.Create(d), r => OnResult(check, r), _logger);
         else if (d.IsTtl)
             check.Ttl = new TtlCheck(d, r => OnResult(check, r), _logger, _time);
@@ -348,6 +358,7 @@ internal sealed partial class LocalState : IAsyncDisposable
         {
             c.Ttl?.Dispose();
             if (c.Monitor is { } m) _ = m.DisposeAsync().AsTask();
+            if (c.Alias is { } a) _ = a.DisposeAsync().AsTask();
         }
     }
 
@@ -363,6 +374,7 @@ internal sealed partial class LocalState : IAsyncDisposable
         {
             c.Ttl?.Dispose();
             if (c.Monitor is { } m) await m.DisposeAsync().ConfigureAwait(false);
+            if (c.Alias is { } a) await a.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -371,4 +383,4 @@ internal sealed partial class LocalState : IAsyncDisposable
 }
 
 /// <summary>A check to register: its definition, its catalog type, and for alias checks the service it mirrors.</summary>
-internal sealed record LocalCheckSpec(CheckDefinition Definition, string Type, string? AliasService);
+internal sealed record LocalCheckSpec(CheckDefinition Definition, string Type, string? AliasService, string? AliasNode = null);

@@ -98,6 +98,27 @@ public class AgentServicesApiTests
     }
 
     [Fact]
+    public async Task AliasNode_FollowsAnotherNodesHealthFromTheCatalog()
+    {
+        await using var a = await InProcessAgent.StartAsync();
+        await a.PutAsync("/v1/catalog/register", """{"Node":"far","Address":"10.0.0.7","Service":{"Service":"db","ID":"db-1"},"Check":{"CheckID":"db-alive","Name":"alive","ServiceID":"db-1","Status":"passing"}}""");
+        await a.PutAsync("/v1/agent/service/register", """{"Name":"db-proxy","Check":{"CheckID":"mirror","AliasNode":"far","AliasService":"db-1"}}""");
+        async Task<(string Status, string Output)> Mirror()
+        {
+            var c = (await a.JsonAsync("/v1/agent/checks")).GetProperty("mirror");
+            return (c.GetProperty("Status").GetString()!, c.GetProperty("Output").GetString()!);
+        }
+        await Eventually(async () => (await Mirror()).Status == "passing", "alias passing");
+        Assert.Equal("alias", (await a.JsonAsync("/v1/agent/checks")).GetProperty("mirror").GetProperty("Type").GetString());
+        await a.PutAsync("/v1/catalog/register", """{"Node":"far","Address":"10.0.0.7","SkipNodeUpdate":true,"Check":{"CheckID":"db-alive","Name":"alive","ServiceID":"db-1","Status":"critical"}}""");
+        await Eventually(async () => (await Mirror()).Status == "critical", "alias critical after the remote check failed");
+        await a.PutAsync("/v1/catalog/register", """{"Node":"far","Address":"10.0.0.7","SkipNodeUpdate":true,"Check":{"CheckID":"db-alive","Name":"alive","ServiceID":"db-1","Status":"passing"}}""");
+        await Eventually(async () => (await Mirror()).Status == "passing", "alias passing again");
+        await a.PutAsync("/v1/catalog/deregister", """{"Node":"far"}""");
+        await Eventually(async () => (await Mirror()).Output.Contains("could not be found"), "alias critical once the node is gone");
+    }
+
+    [Fact]
     public async Task Maintenance_ServiceAndNode()
     {
         await using var a = await InProcessAgent.StartAsync();
