@@ -35,17 +35,7 @@ internal static class CatalogJson
         w.WriteString("ServiceKind", s.Kind);
         w.WriteString("ServiceID", s.ID);
         w.WriteString("ServiceName", s.Service);
-        Strings(w, "ServiceTags", s.Tags);
-        w.WriteString("ServiceAddress", s.Address);
-        TaggedAddresses(w, "ServiceTaggedAddresses", s);
-        Weights(w, "ServiceWeights", s.Weights);
-        JsonOut.StringMap(w, "ServiceMeta", s.Meta);
-        w.WriteNumber("ServicePort", s.Port);
-        w.WriteBoolean("ServiceEnableTagOverride", s.EnableTagOverride);
-        w.WritePropertyName("ServiceProxy");
-        w.WriteRawValue(s.ProxyJson ?? EmptyProxy);
-        w.WritePropertyName("ServiceConnect");
-        w.WriteRawValue(s.ConnectJson ?? "{}");
+        ServiceFields(w, s, "Service");
         w.WriteNumber("CreateIndex", s.CreateIndex);
         w.WriteNumber("ModifyIndex", s.ModifyIndex);
         w.WriteEndObject();
@@ -58,17 +48,7 @@ internal static class CatalogJson
         if (s.Kind.Length > 0) w.WriteString("Kind", s.Kind);
         w.WriteString("ID", s.ID);
         w.WriteString("Service", s.Service);
-        Strings(w, "Tags", s.Tags);
-        w.WriteString("Address", s.Address);
-        TaggedAddresses(w, "TaggedAddresses", s);
-        JsonOut.StringMap(w, "Meta", s.Meta);
-        w.WriteNumber("Port", s.Port);
-        Weights(w, "Weights", s.Weights);
-        w.WriteBoolean("EnableTagOverride", s.EnableTagOverride);
-        w.WritePropertyName("Proxy");
-        w.WriteRawValue(s.ProxyJson ?? EmptyProxy);
-        w.WritePropertyName("Connect");
-        w.WriteRawValue(s.ConnectJson ?? "{}");
+        ServiceFields(w, s, "");
         w.WriteNumber("CreateIndex", s.CreateIndex);
         w.WriteNumber("ModifyIndex", s.ModifyIndex);
         w.WriteEndObject();
@@ -109,6 +89,25 @@ internal static class CatalogJson
         foreach (var c in e.Checks) Check(w, c);
         w.WriteEndArray();
         w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// The fields a service instance shares between its two shapes: bare under a node (<c>Tags</c>, <c>Port</c>...)
+    /// and prefixed with <c>Service</c> when flattened beside its node's fields (<c>ServiceTags</c>, <c>ServicePort</c>...).
+    /// </summary>
+    private static void ServiceFields(Utf8JsonWriter w, ServiceInstance s, string prefix)
+    {
+        Strings(w, prefix + "Tags", s.Tags);
+        w.WriteString(prefix + "Address", s.Address);
+        TaggedAddresses(w, prefix + "TaggedAddresses", s);
+        JsonOut.StringMap(w, prefix + "Meta", s.Meta);
+        w.WriteNumber(prefix + "Port", s.Port);
+        Weights(w, prefix + "Weights", s.Weights);
+        w.WriteBoolean(prefix + "EnableTagOverride", s.EnableTagOverride);
+        w.WritePropertyName(prefix + "Proxy");
+        w.WriteRawValue(s.ProxyJson ?? EmptyProxy);
+        w.WritePropertyName(prefix + "Connect");
+        w.WriteRawValue(s.ConnectJson ?? "{}");
     }
 
     private static void Strings(Utf8JsonWriter w, string name, IEnumerable<string> values)
