@@ -59,10 +59,22 @@ internal sealed partial class AntiEntropy
                 if (full) lastFull = now;
                 backoff = TimeSpan.FromSeconds(1);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Shutting down with a write in flight: nothing is lost, the next start syncs again.
+                return;
+            }
+            catch (Exception ex)
             {
                 LogSyncFailed(backoff.TotalSeconds, ex);
-                await Task.Delay(backoff, _time, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await Task.Delay(backoff, _time, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
                 continue;
             }
