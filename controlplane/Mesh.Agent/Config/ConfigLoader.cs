@@ -68,13 +68,14 @@ public static class ConfigLoader
         using (doc)
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ConfigException($"config file \"{path}\" must hold a JSON object");
+            var lines = DefinitionLines(text);
             foreach (var p in doc.RootElement.EnumerateObject())
-                c = ApplyKey(c, path, p);
+                c = ApplyKey(c, path, p, lines);
         }
         return c with { ConfigFiles = [.. c.ConfigFiles, path] };
     }
 
-    private static AgentConfig ApplyKey(AgentConfig c, string file, JsonProperty p) => p.Name switch
+    private static AgentConfig ApplyKey(AgentConfig c, string file, JsonProperty p, IReadOnlyDictionary<string, int> lines) => p.Name switch
     {
         "datacenter" => c with { Datacenter = Str(file, p) },
         "node_name" => c with { NodeName = Str(file, p) },
@@ -97,23 +98,50 @@ public static class ConfigLoader
         "session_ttl_min" => c with { SessionTtlMin = PositiveDuration(file, p) },
         "ports" => c with { Ports = ApplyPorts(c.Ports, file, p.Value) },
         // Definitions accumulate across files instead of replacing each other, as in Consul.
-        "service" => c with { Services = [.. c.Services, Definition(file, "service", p.Value)] },
-        "services" => c with { Services = [.. c.Services, .. Definitions(file, "services", p.Value)] },
-        "check" => c with { Checks = [.. c.Checks, Definition(file, "check", p.Value)] },
-        "checks" => c with { Checks = [.. c.Checks, .. Definitions(file, "checks", p.Value)] },
+        "service" => c with { Services = [.. c.Services, Definition(file, "service", p.Value, lines)] },
+        "services" => c with { Services = [.. c.Services, .. Definitions(file, "services", p.Value, lines)] },
+        "check" => c with { Checks = [.. c.Checks, Definition(file, "check", p.Value, lines)] },
+        "checks" => c with { Checks = [.. c.Checks, .. Definitions(file, "checks", p.Value, lines)] },
         "addresses" => ApplyAddresses(c, file, p.Value),
         _ => throw new ConfigException($"config file \"{file}\": invalid config key {p.Name}"),
     };
 
-    private static ConfigDefinition Definition(string file, string key, JsonElement value) =>
+    private static ConfigDefinition Definition(string file, string key, JsonElement value, IReadOnlyDictionary<string, int> lines) =>
         value.ValueKind == JsonValueKind.Object
-            ? new ConfigDefinition($"{Path.GetFileName(file)}: {key}", value.GetRawText())
+            ? new ConfigDefinition($"{Path.GetFileName(file)}:{(lines.TryGetValue(key, out var line) ? line : 1)}: {key}", value.GetRawText())
             : throw new ConfigException($"config file \"{file}\": {key} must be an object");
 
-    private static IEnumerable<ConfigDefinition> Definitions(string file, string key, JsonElement value)
+    private static IEnumerable<ConfigDefinition> Definitions(string file, string key, JsonElement value, IReadOnlyDictionary<string, int> lines)
     {
         if (value.ValueKind != JsonValueKind.Array) throw new ConfigException($"config file \"{file}\": {key} must be an array");
-        return value.EnumerateArray().Select((e, i) => Definition(file, $"{key}[{i}]", e)).ToList();
+        return value.EnumerateArray().Select((e, i) => Definition(file, $"{key}[{i}]", e, lines)).ToList();
+    }
+
+    /// <summary>
+    /// The line each service or check definition starts on (<c>service</c>, <c>services[1]</c>...), so an invalid
+    /// definition is reported at its place in the file. The parsed document keeps no positions; a reader pass does.
+    /// </summary>
+    private static Dictionary<string, int> DefinitionLines(string text)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        var lines = new Dictionary<string, int>(StringComparer.Ordinal);
+        string? key = null;
+        var index = -1;
+        int LineAt(long offset) => bytes.AsSpan(0, (int)offset).Count((byte)'\n') + 1;
+        while (reader.Read())
+        {
+            if (reader.CurrentDepth == 1 && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                key = reader.GetString();
+                index = -1;
+            }
+            else if (reader.TokenType == JsonTokenType.StartObject && key is "service" or "check" && reader.CurrentDepth == 1)
+                lines[key!] = LineAt(reader.TokenStartIndex);
+            else if (reader.TokenType == JsonTokenType.StartObject && key is "services" or "checks" && reader.CurrentDepth == 2)
+                lines[$"{key}[{++index}]"] = LineAt(reader.TokenStartIndex);
+        }
+        return lines;
     }
 
     private static PortsConfig ApplyPorts(PortsConfig ports, string file, JsonElement e)

@@ -57,7 +57,7 @@ public sealed class ConfigDefinitionsTests : IDisposable
         Write("20-new.json", """{ "service": { "name": "new" } }""");
         using var reload = await a.PutAsync("/v1/agent/reload");
         Assert.Equal(HttpStatusCode.InternalServerError, reload.StatusCode);
-        Assert.Contains("10-web.json: service: Missing service name", await reload.Content.ReadAsStringAsync());
+        Assert.Contains("10-web.json:1: service: Missing service name", await reload.Content.ReadAsStringAsync());
         Assert.Equal(["web"], await ServiceIds(a));
     }
 
@@ -66,8 +66,19 @@ public sealed class ConfigDefinitionsTests : IDisposable
     {
         Write("10-bad.json", """{ "services": [ { "name": "ok" }, { "name": "bad", "check": { "http": "http://x" } } ] }""");
         var ex = await Assert.ThrowsAsync<ConfigException>(() => StartWithDir());
-        Assert.Contains("10-bad.json: services[1]", ex.Message);
+        Assert.Contains("10-bad.json:1: services[1]", ex.Message);
         Assert.Contains("Interval", ex.Message);
+    }
+
+    [Fact]
+    public void Validate_InvalidDefinition_IsReportedAtTheLineItStartsOn()
+    {
+        Write("web.json", "{\n  // two services\n  \"services\": [\n    { \"name\": \"ok\" },\n    {\n      \"name\": \"bad\",\n      \"check\": { \"tcp\": \"x:1\" }\n    }\n  ],\n  \"check\": { \"name\": \"c\", \"ttl\": \"1m\" }\n}\n");
+        var config = ConfigLoader.ApplyPaths(new AgentConfig(), [_dir]);
+        Assert.Equal(["web.json:4: services[0]", "web.json:5: services[1]"], config.Services.Select(d => d.Source));
+        Assert.Equal(["web.json:10: check"], config.Checks.Select(d => d.Source));
+        var ex = Assert.Throws<ConfigException>(() => ConfigLoader.ValidateDefinitions(config));
+        Assert.StartsWith("web.json:5: services[1]:", ex.Message);
     }
 
     [Fact]

@@ -29,7 +29,7 @@ public sealed class ValidateCommandTests : IDisposable
         File.WriteAllText(Path.Combine(_dir, "a.json"), """{ "service": { "name": "web", "check": { "tcp": "localhost:1" } } }""");
         var (code, _, err) = await Run("validate", _dir);
         Assert.Equal(1, code);
-        Assert.Contains("a.json: service", err);
+        Assert.Contains("a.json:1: service", err);
         Assert.Contains("Interval", err);
     }
 
