@@ -38,13 +38,17 @@ internal sealed class ResponseCache
         return entry;
     }
 
-    /// <summary>The request without its blocking and consistency parameters, which do not change the answer.</summary>
+    /// <summary>
+    /// The request without its blocking and consistency parameters, which do not change the answer. The caller's
+    /// token (query or header) stays in the key: once ACLs filter answers per token, two callers must not share one.
+    /// </summary>
     private static string Key(HttpContext http)
     {
         var query = http.Request.Query
-            .Where(q => q.Key is not ("index" or "wait" or "stale" or "consistent" or "max_stale" or "cached" or "token"))
+            .Where(q => q.Key is not ("index" or "wait" or "stale" or "consistent" or "max_stale" or "cached"))
             .OrderBy(q => q.Key, StringComparer.Ordinal)
             .Select(q => q.Key + "=" + string.Join(",", q.Value.ToArray()));
-        return http.Request.Path.Value + "?" + string.Join("&", query);
+        return http.Request.Path.Value + "?" + string.Join("&", query) + "#" + http.Request.Headers["X-Consul-Token"] + "#" +
+            http.Request.Headers.Authorization;
     }
 }

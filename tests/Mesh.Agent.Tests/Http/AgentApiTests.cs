@@ -131,7 +131,13 @@ public class AgentApiTests
         await a.PutAsync("/v1/kv/k", "1");
         var index = InProcessAgent.Index(await a.GetAsync("/v1/kv/k"));
         var parked = a.GetAsync($"/v1/kv/k?index={index}&wait=5m");
-        await Task.Delay(100);
+        // Leave only once the query is really parked on its watch.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (a.Host.Store.Watches.Slots == 0)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), "the blocking query never parked");
+            await Task.Yield();
+        }
         using var leave = await a.PutAsync("/v1/agent/leave");
         Assert.Equal(HttpStatusCode.OK, leave.StatusCode);
         await a.Host.Stopped.WaitAsync(TimeSpan.FromSeconds(10));

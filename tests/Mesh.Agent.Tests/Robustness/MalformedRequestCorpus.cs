@@ -61,6 +61,45 @@ public static class MalformedRequestCorpus
         "/v1/kv/./x", "/v1/status/../agent/self", "/v1/session/info/", "/v1/session/destroy/", "/v1/event/fire/",
         "/v1/agent/", "/v1/catalog/nodes", "/v1/kv/x/..", "/v1/kv/%2e%2e%2f%2e%2e%2f", "/v1/", "/v1", "/", "/v2/kv/x",
         "/v1/status/leader/extra", "/v1/txn/x", "/v1/session/create/x", "/v1/event/list/x", "/V1/KV/x",
+        "/v1/catalog/register", "/v1/catalog/deregister", "/v1/catalog/services", "/v1/catalog/service/{name}",
+        "/v1/catalog/connect/{name}", "/v1/catalog/node/{node}", "/v1/catalog/node-services/{node}", "/v1/health/node/{node}",
+        "/v1/health/checks/{name}", "/v1/health/state/{rand}", "/v1/health/service/{name}", "/v1/health/connect/{name}",
+        "/v1/agent/services", "/v1/agent/service/{id}", "/v1/agent/service/register", "/v1/agent/service/deregister/{id}",
+        "/v1/agent/service/maintenance/{id}", "/v1/agent/maintenance", "/v1/agent/checks", "/v1/agent/check/register",
+        "/v1/agent/check/deregister/{id}", "/v1/agent/check/pass/{id}", "/v1/agent/check/update/{id}",
+        "/v1/agent/health/service/id/{id}", "/v1/agent/health/service/name/{name}", "/v1/agent/reload",
+    ];
+
+    // Registration bodies with wrong types, missing fields and bad values. Every check target is on 127.0.0.1:
+    // a check that happens to be valid is really probed, and nothing may leave this machine.
+    private static readonly (string Path, string Body)[] Registrations =
+    [
+        ("/v1/catalog/register", "{\"Node\":{rand-json},\"Address\":\"127.0.0.1\"}"),
+        ("/v1/catalog/register", "{\"Node\":\"{rand}\",\"Address\":\"127.0.0.1\",\"Service\":{\"Service\":{rand-json},\"Port\":{rand-json}}}"),
+        ("/v1/catalog/register", "{\"Node\":\"{rand}\",\"Address\":\"127.0.0.1\",\"Checks\":[{\"Name\":\"c\",\"Status\":{rand-json},\"ServiceID\":{rand-json}}]}"),
+        ("/v1/catalog/register", "{\"Node\":\"{rand}\",\"Address\":\"127.0.0.1\",\"NodeMeta\":{rand-json},\"TaggedAddresses\":{rand-json}}"),
+        ("/v1/catalog/deregister", "{\"Node\":{rand-json},\"ServiceID\":{rand-json}}"),
+        ("/v1/agent/service/register", "{\"Name\":{rand-json},\"Port\":{rand-json},\"Tags\":{rand-json}}"),
+        ("/v1/agent/service/register", "{\"Name\":\"{rand}\",\"Kind\":{rand-json},\"Proxy\":{rand-json},\"Weights\":{\"Passing\":{rand-json}}}"),
+        ("/v1/agent/service/register", "{\"Name\":\"{rand}\",\"Check\":{\"HTTP\":\"http://127.0.0.1:1/{rand}\",\"Interval\":{rand-json},\"Timeout\":{rand-json}}}"),
+        ("/v1/agent/service/register", "{\"Name\":\"{rand}\",\"Checks\":[{\"TCP\":\"127.0.0.1:1\",\"TTL\":\"10s\",\"Interval\":\"10s\"},{\"Args\":[\"/bin/true\"],\"Interval\":\"1s\"}]}"),
+        ("/v1/agent/service/register", "{\"Name\":\"{rand}\",\"Connect\":{\"SidecarService\":{rand-json}}}"),
+        ("/v1/agent/check/register", "{\"Name\":{rand-json},\"TTL\":{rand-json},\"ServiceID\":{rand-json}}"),
+        ("/v1/agent/check/register", "{\"Name\":\"{rand}\",\"GRPC\":\"127.0.0.1:1\",\"Interval\":\"-5s\",\"SuccessBeforePassing\":{rand-json}}"),
+        ("/v1/agent/check/register", "{\"Name\":\"{rand}\",\"AliasNode\":{rand-json},\"AliasService\":{rand-json},\"TTL\":\"1s\"}"),
+        ("/v1/agent/check/update/{id}", "{\"Status\":{rand-json},\"Output\":{rand-json}}"),
+        ("/v1/health/service/{name}?filter={filter}", ""),
+        ("/v1/catalog/service/{name}?filter={filter}&tag={rand}", ""),
+        ("/v1/agent/services?filter={filter}", ""),
+    ];
+
+    private static readonly string[] JsonValues =
+        ["null", "1", "-1", "1e400", "99999999999", "\"\"", "\"x\"", "\"10s\"", "\"forever\"", "true", "[]", "[1]", "{}", "{\"a\":1}", "\"\\ud800\""];
+
+    private static readonly string[] Filters =
+    [
+        "", "Service.Tags contains", "==", "((((", "Node.Meta.x == \"a\" and", "ServiceName matches \"(\"", "not not not",
+        "Checks.Status == passing", "Service.Port == 1e999", "\"/a/b\" in Service.Tags", new string('(', 100) + "a == b",
     ];
 
     private static readonly string[] Keys =
@@ -139,7 +178,8 @@ public static class MalformedRequestCorpus
             var roll = random.Next(100);
             list.Add(roll switch
             {
-                < 40 => RandomEndpoint(random, i),
+                < 32 => RandomEndpoint(random, i),
+                < 40 => Registration(random, i),
                 < 55 => Txn(random, i),
                 < 65 => SessionCreate(random, i),
                 < 80 => Key(random, i),
@@ -161,6 +201,16 @@ public static class MalformedRequestCorpus
         while (path.Contains("leave", StringComparison.OrdinalIgnoreCase) || path.Contains("monitor", StringComparison.OrdinalIgnoreCase));
 
         return new FuzzRequest(n, "endpoint", Pick(r, Methods), Ascii(path + Query(r)), RandomBody(r), Headers(r));
+    }
+
+    private static FuzzRequest Registration(Random r, int n)
+    {
+        var (path, body) = Pick(r, Registrations);
+        path = Fill(r, path.Replace("{filter}", Uri.EscapeDataString(Pick(r, Filters)), StringComparison.Ordinal));
+        while (body.Contains("{rand-json}", StringComparison.Ordinal)) body = ReplaceFirst(body, "{rand-json}", Pick(r, JsonValues));
+        body = Fill(r, body);
+        var method = body.Length == 0 ? "GET" : r.Next(8) == 0 ? Pick(r, Methods) : "PUT";
+        return new FuzzRequest(n, "registration", method, Ascii(path), body.Length == 0 ? null : Encoding.UTF8.GetBytes(body), []);
     }
 
     private static FuzzRequest Txn(Random r, int n)

@@ -27,6 +27,12 @@ await run(async () => {
   eq(healthy.map((e) => e.Node.Node), [`${svc}-n1`], "passing instances");
   const index = indexOf(res, "health.service");
 
+  step("the client's filter option selects with the bexpr language");
+  const filtered = await consul.health.service({ service: svc, filter: 'Service.Tags contains "v2"' });
+  eq(filtered.map((e) => e.Node.Node), [`${svc}-n2`], "instances whose tags contain v2");
+  const byMeta = await consul.catalog.service.nodes({ service: svc, filter: `ServiceID == "${svc}-a"` });
+  eq(byMeta.map((s) => s.ServiceID), [`${svc}-a`], "catalog filter on ServiceID");
+
   step("a blocking health.service returns when the critical check turns passing");
   const blocked = consul.health.service({ service: svc, passing: true, index: String(index), wait: "30s", ...withResponse() });
   await register(`${svc}-n2`, "10.2.0.2", `${svc}-b`, ["v2"], "passing");
