@@ -10,7 +10,7 @@ public sealed record AgentProcessOptions
     /// <summary>The agent's <c>-node</c> name; a unique one when null, so agents never collide.</summary>
     public string? NodeName { get; init; }
 
-    /// <summary>Further agent flags, appended after <c>agent -dev -http-port 0 -node &lt;name&gt;</c>.</summary>
+    /// <summary>Further agent flags, appended after <c>agent -dev -http-port 0 -dns-port 0 -node &lt;name&gt;</c>.</summary>
     public IReadOnlyList<string> ExtraArguments { get; init; } = [];
 
     /// <summary>How long to wait for the "HTTP API listening on" line (JIT on a busy 2-core machine is slow).</summary>
@@ -126,7 +126,7 @@ public sealed partial class AgentProcess : IAsyncDisposable
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
-        foreach (var arg in (string[])[meshDll, "agent", "-dev", "-http-port", "0", "-node", nodeName])
+        foreach (var arg in (string[])[meshDll, "agent", "-dev", "-http-port", "0", "-dns-port", "0", "-node", nodeName])
         {
             info.ArgumentList.Add(arg);
         }

@@ -33,6 +33,10 @@ public sealed record AgentConfig
     public PortsConfig Ports { get; init; } = new();
     public string DataDir { get; init; } = "";
     public string Domain { get; init; } = "consul.";
+    /// <summary>The DNS interface's settings (<c>dns_config</c>, <c>alt_domain</c>, <c>recursors</c>).</summary>
+    public DnsConfig Dns { get; init; } = new();
+    /// <summary>Addresses the DNS server binds (<c>addresses.dns</c>); empty means the client addresses.</summary>
+    public string DnsAddr { get; init; } = "";
     public string LogLevel { get; init; } = "info";
     public bool LogJson { get; init; }
     public string PidFile { get; init; } = "";

@@ -103,6 +103,9 @@ public static class ConfigLoader
         "check" => c with { Checks = [.. c.Checks, Definition(file, "check", p.Value, lines)] },
         "checks" => c with { Checks = [.. c.Checks, .. Definitions(file, "checks", p.Value, lines)] },
         "addresses" => ApplyAddresses(c, file, p.Value),
+        "alt_domain" => c with { Dns = c.Dns with { AltDomain = Str(file, p) } },
+        "recursors" => c with { Dns = c.Dns with { Recursors = [.. Strings(file, p)] } },
+        "dns_config" => c with { Dns = ApplyDns(c.Dns, file, p.Value) },
         _ => throw new ConfigException($"config file \"{file}\": invalid config key {p.Name}"),
     };
 
@@ -164,6 +167,79 @@ public static class ConfigLoader
         return ports;
     }
 
+    private static DnsConfig ApplyDns(DnsConfig dns, string file, JsonElement e)
+    {
+        if (e.ValueKind != JsonValueKind.Object) throw new ConfigException($"config file \"{file}\": dns_config must be an object");
+        foreach (var p in e.EnumerateObject())
+        {
+            dns = p.Name switch
+            {
+                "allow_stale" => dns with { AllowStale = Bool(file, p) },
+                "max_stale" => dns with { MaxStale = Duration(file, p) },
+                "node_ttl" => dns with { NodeTtl = Duration(file, p) },
+                "service_ttl" => dns with { ServiceTtl = ServiceTtls(file, p) },
+                "enable_truncate" => dns with { EnableTruncate = Bool(file, p) },
+                "only_passing" => dns with { OnlyPassing = Bool(file, p) },
+                "udp_answer_limit" => dns with { UdpAnswerLimit = NonNegative(file, p) },
+                "a_record_limit" => dns with { ARecordLimit = NonNegative(file, p) },
+                "recursor_timeout" => dns with { RecursorTimeout = PositiveDuration(file, p) },
+                "recursor_strategy" => dns with { RecursorStrategy = Str(file, p) is "sequential" or "random" ? p.Value.GetString()! :
+                    throw new ConfigException($"config file \"{file}\": dns_config.recursor_strategy must be \"sequential\" or \"random\"") },
+                "enable_additional_node_meta_txt" => dns with { NodeMetaTxt = Bool(file, p) },
+                "disable_compression" => dns with { DisableCompression = Bool(file, p) },
+                // Answers always come from this agent's own state, invalidated on every change, so there is no
+                // separate agent cache to turn on or age: the keys are accepted for Consul configs and change nothing.
+                "use_cache" => Unchanged(dns, Bool(file, p)),
+                "cache_max_age" => Unchanged(dns, Duration(file, p)),
+                "soa" => ApplySoa(dns, file, p.Value),
+                _ => throw new ConfigException($"config file \"{file}\": invalid config key dns_config.{p.Name}"),
+            };
+        }
+        return dns;
+    }
+
+    /// <summary>Keeps <paramref name="dns"/> as it is once a key's value has been checked.</summary>
+    private static DnsConfig Unchanged<T>(DnsConfig dns, T _) => dns;
+
+    private static DnsConfig ApplySoa(DnsConfig dns, string file, JsonElement e)
+    {
+        if (e.ValueKind != JsonValueKind.Object) throw new ConfigException($"config file \"{file}\": dns_config.soa must be an object");
+        foreach (var p in e.EnumerateObject())
+        {
+            dns = p.Name switch
+            {
+                "refresh" => dns with { SoaRefresh = (uint)NonNegative(file, p) },
+                "retry" => dns with { SoaRetry = (uint)NonNegative(file, p) },
+                "expire" => dns with { SoaExpire = (uint)NonNegative(file, p) },
+                "min_ttl" => dns with { SoaMinTtl = (uint)NonNegative(file, p) },
+                _ => throw new ConfigException($"config file \"{file}\": invalid config key dns_config.soa.{p.Name}"),
+            };
+        }
+        return dns;
+    }
+
+    private static System.Collections.Immutable.ImmutableDictionary<string, TimeSpan> ServiceTtls(string file, JsonProperty p)
+    {
+        if (p.Value.ValueKind != JsonValueKind.Object) throw new ConfigException($"config file \"{file}\": dns_config.service_ttl must be an object");
+        var b = System.Collections.Immutable.ImmutableDictionary.CreateBuilder<string, TimeSpan>(StringComparer.Ordinal);
+        foreach (var e in p.Value.EnumerateObject()) b[e.Name] = Duration(file, e);
+        return b.ToImmutable();
+    }
+
+    private static IEnumerable<string> Strings(string file, JsonProperty p)
+    {
+        if (p.Value.ValueKind != JsonValueKind.Array) throw new ConfigException($"config file \"{file}\": {p.Name} must be an array of strings");
+        return p.Value.EnumerateArray().Select(v => v.ValueKind == JsonValueKind.String
+            ? v.GetString()! : throw new ConfigException($"config file \"{file}\": {p.Name} must be an array of strings")).ToList();
+    }
+
+    private static int NonNegative(string file, JsonProperty p) => Int(file, p) is var n and >= 0
+        ? n : throw new ConfigException($"config file \"{file}\": {p.Name} cannot be negative");
+
+    private static TimeSpan Duration(string file, JsonProperty p) =>
+        p.Value.ValueKind == JsonValueKind.String && GoDuration.TryParse(p.Value.GetString(), out var d) && d >= TimeSpan.Zero
+            ? d : throw new ConfigException($"config file \"{file}\": {p.Name} must be a duration such as \"10s\"");
+
     private static AgentConfig ApplyAddresses(AgentConfig c, string file, JsonElement e)
     {
         if (e.ValueKind != JsonValueKind.Object) throw new ConfigException($"config file \"{file}\": addresses must be an object");
@@ -172,6 +248,7 @@ public static class ConfigLoader
             c = p.Name switch
             {
                 "http" => c with { ClientAddr = Str(file, p) },
+                "dns" => c with { DnsAddr = Str(file, p) },
                 _ => throw new ConfigException($"config file \"{file}\": invalid config key addresses.{p.Name}"),
             };
         }

@@ -40,12 +40,14 @@ public sealed partial class AgentHost : IAsyncDisposable
     private readonly Local.ConfigDefinitions _definitions;
     private readonly ILogger _logger;
     private readonly AgentLoggerProvider _logs;
+    private readonly Dns.DnsServer? _dns;
     private int _disposed;
 
     private AgentHost(WebApplication app, IReplicatedLog log, SessionTimers sessionTimers, StateStore store, AgentConfig config,
         AgentIdentity identity, IReadOnlyList<Uri> httpAddresses, TombstoneReaper reaper, ILogger logger, AgentLoggerProvider logs,
-        Local.LocalState local, Local.AntiEntropy antiEntropy, Local.ConfigDefinitions definitions)
+        Local.LocalState local, Local.AntiEntropy antiEntropy, Local.ConfigDefinitions definitions, Dns.DnsServer? dns)
     {
+        _dns = dns;
         _local = local;
         _definitions = definitions;
         _app = app;
@@ -72,6 +74,9 @@ public sealed partial class AgentHost : IAsyncDisposable
 
     /// <summary>Where the HTTP API listens (the real ports when 0 was asked for).</summary>
     public IReadOnlyList<Uri> HttpAddresses { get; }
+
+    /// <summary>Where the DNS server listens, UDP and TCP on each port (empty when <c>ports.dns</c> is -1).</summary>
+    public IReadOnlyList<IPEndPoint> DnsEndpoints => _dns?.Endpoints ?? [];
 
     /// <summary>Completes when the agent has been asked to stop (leave, signal or dispose).</summary>
     public Task Stopped => _app.Lifetime.ApplicationStopping.IsCancellationRequested
@@ -179,7 +184,29 @@ public sealed partial class AgentHost : IAsyncDisposable
         definitions.Apply(config, local);
         api.Persistence = new Local.LocalPersistence(config.DataDir, loggerFactory.CreateLogger<Local.LocalPersistence>());
         api.RestorePersisted((file, why) => LogSkippedPersisted(logger, file, why));
-        var host = new AgentHost(app, log, sessionTimers, store, config, identity, addresses, reaper, logger, logs, local, antiEntropy, definitions);
+        Dns.DnsServer? dns = null;
+        if (config.Ports.Dns != -1)
+        {
+            var counters = new Dns.DnsCounters();
+            var resolver = new Dns.DnsResolver(config.Domain, config.Dns.AltDomain, identity.Datacenter, identity.NodeName, queries: null);
+            var cache = new Dns.DnsAnswerCache(store, resolver, queries: null);
+            var dnsConfig = config.Dns;
+            var responder = new Dns.DnsResponder(cache, () => dnsConfig, counters);
+            try
+            {
+                dns = Dns.DnsServer.Start([.. DnsAddresses(config)], config.Ports.Dns, responder,
+                    new Dns.DnsForwarder(loggerFactory.CreateLogger<Dns.DnsForwarder>()), () => dnsConfig, counters,
+                    loggerFactory.CreateLogger<Dns.DnsServer>());
+            }
+            catch (System.Net.Sockets.SocketException ex)
+            {
+                await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                await app.DisposeAsync().ConfigureAwait(false);
+                throw new ConfigException($"cannot listen for DNS on port {config.Ports.Dns}: {ex.Message}");
+            }
+            RegisterDnsGauges(metrics, counters, cache);
+        }
+        var host = new AgentHost(app, log, sessionTimers, store, config, identity, addresses, reaper, logger, logs, local, antiEntropy, definitions, dns);
         hostRef = host;
         if (config.PidFile.Length > 0) await File.WriteAllTextAsync(config.PidFile, Environment.ProcessId.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
         host.LogStarted(identity.NodeName, identity.NodeId, identity.Datacenter);
@@ -198,6 +225,32 @@ public sealed partial class AgentHost : IAsyncDisposable
         if (config.NodeId.Length > 0 && !Guid.TryParse(config.NodeId, out _)) throw new ConfigException($"node ID \"{config.NodeId}\" is not a UUID");
         if (config.NodeName.Length == 0) throw new ConfigException("node name cannot be empty");
         _ = ClientAddresses(config);
+        if (config.Ports.Dns is < -1 or > 65535) throw new ConfigException($"invalid DNS port {config.Ports.Dns}");
+        if (!Dns.DnsResolver.IsValidDomain(config.Domain)) throw new ConfigException($"invalid DNS domain \"{config.Domain}\"");
+        if (config.Dns.AltDomain.Length > 0 && !Dns.DnsResolver.IsValidDomain(config.Dns.AltDomain))
+            throw new ConfigException($"invalid DNS alt domain \"{config.Dns.AltDomain}\"");
+        foreach (var r in config.Dns.Recursors) _ = Dns.DnsForwarder.ParseRecursor(r);
+        _ = DnsAddresses(config);
+    }
+
+    private static IEnumerable<IPAddress> DnsAddresses(AgentConfig config)
+    {
+        if (config.DnsAddr.Length == 0) return ClientAddresses(config);
+        var parts = config.DnsAddr.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return parts.Select(p => IPAddress.TryParse(p, out var ip) ? ip : throw new ConfigException($"DNS address \"{p}\" is not an IP address")).ToList();
+    }
+
+    private static void RegisterDnsGauges(Metrics metrics, Dns.DnsCounters counters, Dns.DnsAnswerCache cache)
+    {
+        metrics.Gauge("dns.queries_udp", () => counters.Udp);
+        metrics.Gauge("dns.queries_tcp", () => counters.Tcp);
+        metrics.Gauge("dns.malformed_dropped", () => counters.MalformedDropped);
+        metrics.Gauge("dns.rejected", () => counters.RejectedCount);
+        metrics.Gauge("dns.truncated", () => counters.TruncatedCount);
+        metrics.Gauge("dns.recursed", () => counters.RecursedCount);
+        metrics.Gauge("dns.recursor_failures", () => counters.RecursorFailures);
+        metrics.Gauge("dns.cache_hits", () => cache.Hits);
+        metrics.Gauge("dns.cache_misses", () => cache.Misses);
     }
 
     private static IEnumerable<IPAddress> ClientAddresses(AgentConfig config)
@@ -245,6 +298,7 @@ public sealed partial class AgentHost : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         LogStopping();
         _stopping.Cancel();
+        if (_dns is not null) await _dns.DisposeAsync().ConfigureAwait(false);
         try
         {
             await _app.StopAsync().ConfigureAwait(false);

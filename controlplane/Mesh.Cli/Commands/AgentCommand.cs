@@ -62,7 +62,7 @@ internal static class AgentCommand
                          Node name: '{id.NodeName}'
                         Datacenter: '{id.Datacenter}' (Segment: '<all>')
                             Server: true (Bootstrap: {config.Bootstrap.ToString().ToLowerInvariant()})
-                       Client Addr: [{config.ClientAddr}] (HTTP: {string.Join(", ", host.HttpAddresses.Select(a => a.Port))})
+                       Client Addr: [{config.ClientAddr}] (HTTP: {string.Join(", ", host.HttpAddresses.Select(a => a.Port))}, DNS: {(host.DnsEndpoints.Count == 0 ? -1 : host.DnsEndpoints[0].Port)})
                       Cluster Addr: {id.AdvertiseAddr} (LAN: {config.Ports.SerfLan}, WAN: {config.Ports.SerfWan})
 
                 ==> Log data will now stream in as it occurs:
@@ -145,6 +145,12 @@ internal static class AgentCommand
             PidFile = S("pid-file", o.PidFile, config.PidFile),
             Ui = B("ui", o.Ui, config.Ui),
             Domain = S("domain", o.Domain, config.Domain),
+            Dns = config.Dns with
+            {
+                AltDomain = S("alt-domain", o.AltDomain, config.Dns.AltDomain),
+                // Recursors from flags come after those from files, as in Consul.
+                Recursors = [.. config.Dns.Recursors, .. o.Recursors()],
+            },
             EnableScriptChecks = B("enable-script-checks", o.EnableScriptChecks, config.EnableScriptChecks),
             Ports = config.Ports with
             {
@@ -193,6 +199,8 @@ internal static class AgentCommand
         o.Ui = f.Bool("ui", false, "Enables the built-in web UI server.");
         o.EnableScriptChecks = f.Bool("enable-script-checks", false, "Enables health check scripts (Args) for services and checks.");
         o.Domain = f.String("domain", "consul.", "Domain to use for DNS interface.");
+        o.AltDomain = f.String("alt-domain", "", "Alternate domain to use for DNS interface.");
+        o.Recursors = f.List("recursor", "Address of an upstream DNS server (ip, ip:port or host). May be given several times.");
         o.HttpPort = f.Int("http-port", 8500, "Sets the HTTP API port to listen on (0: a free port).");
         o.HttpsPort = f.Int("https-port", -1, "Sets the HTTPS API port to listen on.");
         o.DnsPort = f.Int("dns-port", 8600, "DNS port to use.");
@@ -210,7 +218,8 @@ internal static class AgentCommand
         public Func<int> BootstrapExpect = null!, HttpPort = null!, HttpsPort = null!, DnsPort = null!, GrpcPort = null!,
             ServerPort = null!, SerfLanPort = null!, SerfWanPort = null!;
         public Func<string> Bind = null!, Advertise = null!, Client = null!, Node = null!, NodeId = null!, DataDir = null!,
-            LogLevel = null!, PidFile = null!, Domain = null!;
+            LogLevel = null!, PidFile = null!, Domain = null!, AltDomain = null!;
+        public Func<IReadOnlyList<string>> Recursors = null!;
         public string? Datacenter;
         public List<string> ConfigPaths { get; } = [];
     }

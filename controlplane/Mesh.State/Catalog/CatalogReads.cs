@@ -120,6 +120,9 @@ public sealed partial class StateView
         return new ServiceHealth(_root.Nodes.Get(s.Node)!, s, checks);
     }
 
+    /// <summary>Every registered service name, unordered (no tags, no instances: a cheap scan for name lookups).</summary>
+    public IEnumerable<string> ServiceNames() => _root.ServicesByName.Keys;
+
     private IEnumerable<ServiceInstance> InstancesOf(string service) =>
         _root.ServicesByName.TryGetValue(service, out var keys) ? keys.Select(k => _root.Services.Get(k)!) : [];
 

@@ -32,7 +32,8 @@ internal sealed class InProcessAgent : IAsyncDisposable
             ClientAddr = "127.0.0.1",
             BindAddr = "127.0.0.1",
             LogLevel = "debug",
-            Ports = new PortsConfig { Http = 0 },
+            // DNS stays off unless a test asks for it (Dns = 0 picks a free port).
+            Ports = new PortsConfig { Http = 0, Dns = -1 },
             SessionTtlMin = TimeSpan.FromMilliseconds(100),
         };
         config = configure?.Invoke(config) ?? config;
