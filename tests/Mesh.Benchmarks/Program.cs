@@ -43,6 +43,7 @@ IScenario[] scenarios = options.Scenarios.Select(IScenario (name) => name switch
     "catalog-register" => new CatalogRegisterScenario(),
     "health-service" => new HealthServiceScenario(),
     "agent-checks" => new AgentChecksScenario(),
+    "dns" => new DnsScenario(),
     _ => new FanoutScenario(),
 }).ToArray();
 
@@ -58,7 +59,7 @@ try
                      $"warm-up {options.Warmup.TotalSeconds:0.#} s, {options.Watchers:#,0} watchers, {options.Rounds} rounds");
 
     agent = await AgentProcess.StartAsync(TimeSpan.FromSeconds(60), cancel.Token);
-    output.WriteLine($"agent          pid {agent.Pid}, http://{agent.HttpEndPoint}, `dotnet mesh.dll agent -dev -http-port 0`");
+    output.WriteLine($"agent          pid {agent.Pid}, http://{agent.HttpEndPoint}, `dotnet mesh.dll agent -dev -http-port 0 -dns-port 0`, dns {agent.DnsEndPoint}");
     output.WriteLine();
 
     var results = new List<ScenarioResult>();

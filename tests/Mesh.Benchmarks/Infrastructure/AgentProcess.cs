@@ -7,7 +7,8 @@ using System.Text.RegularExpressions;
 namespace Mesh.Benchmarks.Infrastructure;
 
 /// <summary>
-/// Runs <c>mesh agent -dev -http-port 0</c> as a child process and learns its HTTP address from the line it prints.
+/// Runs <c>mesh agent -dev -http-port 0 -dns-port 0</c> as a child process and learns its HTTP and DNS addresses from
+/// the lines it prints.
 /// A separate process (not an in-process host) so the agent's CPU, memory and file descriptors are its own and
 /// <c>/proc/[pid]</c> measures exactly the agent, as an operator would see it.
 /// </summary>
@@ -24,6 +25,9 @@ internal sealed partial class AgentProcess : IAsyncDisposable
     public IPEndPoint HttpEndPoint { get; private set; } = new(IPAddress.Loopback, 0);
 
     public Uri BaseAddress => new($"http://{HttpEndPoint}/");
+
+    /// <summary>Where the agent's DNS server listens (UDP and TCP).</summary>
+    public IPEndPoint DnsEndPoint { get; private set; } = new(IPAddress.Loopback, 0);
 
     /// <summary>The agent's process id; <c>dotnet mesh.dll</c> hosts the runtime in-process, so this is the agent.</summary>
     public int Pid => _process.Id;
@@ -45,6 +49,9 @@ internal sealed partial class AgentProcess : IAsyncDisposable
     [GeneratedRegex(@"HTTP API listening on http://(\S+):(\d+)")]
     private static partial Regex ListeningLine();
 
+    [GeneratedRegex(@"DNS server listening on (\S+):(\d+) ")]
+    private static partial Regex DnsListeningLine();
+
     public static async Task<AgentProcess> StartAsync(TimeSpan startTimeout, CancellationToken cancellation)
     {
         var meshDll = Path.Combine(AppContext.BaseDirectory, "mesh.dll");
@@ -59,7 +66,7 @@ internal sealed partial class AgentProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
-        foreach (var arg in new[] { meshDll, "agent", "-dev", "-http-port", "0" }) info.ArgumentList.Add(arg);
+        foreach (var arg in new[] { meshDll, "agent", "-dev", "-http-port", "0", "-dns-port", "0" }) info.ArgumentList.Add(arg);
 
         var process = Process.Start(info) ?? throw new BenchmarkSetupException("could not start the agent process");
         var listening = new TaskCompletionSource<IPEndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -115,6 +122,9 @@ internal sealed partial class AgentProcess : IAsyncDisposable
             if (_recentOutput.Count > KeptOutputLines) _recentOutput.Dequeue();
         }
         if (listening is null || listening.Task.IsCompleted) return;
+        // The DNS line comes first: the agent starts DNS before it reports the HTTP API ready.
+        var dns = DnsListeningLine().Match(line);
+        if (dns.Success) DnsEndPoint = ToConnectable(dns.Groups[1].Value, int.Parse(dns.Groups[2].Value));
         var match = ListeningLine().Match(line);
         if (match.Success) listening.TrySetResult(ToConnectable(match.Groups[1].Value, int.Parse(match.Groups[2].Value)));
     }
