@@ -11,8 +11,10 @@ namespace Mesh.Agent.Dns;
 /// <summary>
 /// Forwards questions outside the agent's domains to the configured recursors, as Consul does: each recursor in turn
 /// (or in random order), each with <c>recursor_timeout</c>; an answer other than NOERROR or NXDOMAIN, a timeout or an
-/// error moves on to the next; when none answers the caller replies SERVFAIL. UDP questions go upstream over UDP (a
-/// truncated upstream answer is passed back, so the client retries over TCP), TCP questions over TCP.
+/// error moves on to the next; when none answers the caller replies SERVFAIL. TCP questions go upstream over TCP. UDP
+/// questions go over UDP and fall back to TCP with the same recursor when UDP is refused (a TCP-only upstream) or the
+/// answer comes back truncated; a full answer that still does not fit the asker's UDP size is replaced by the
+/// truncated one, so the asker retries over TCP itself.
 /// </summary>
 internal sealed partial class DnsForwarder(ILogger logger)
 {
@@ -35,8 +37,11 @@ internal sealed partial class DnsForwarder(ILogger logger)
         return (host, port);
     }
 
-    /// <summary>The upstream's answer to <paramref name="query"/>, or null when no recursor gave a usable one.</summary>
-    public async Task<byte[]?> ForwardAsync(ReadOnlyMemory<byte> query, bool tcp, DnsConfig cfg, CancellationToken ct)
+    /// <summary>
+    /// The upstream's answer to <paramref name="query"/>, or null when no recursor gave a usable one.
+    /// <paramref name="udpSize"/> is the asker's UDP payload size (ignored for a TCP asker).
+    /// </summary>
+    public async Task<byte[]?> ForwardAsync(ReadOnlyMemory<byte> query, bool tcp, int udpSize, DnsConfig cfg, CancellationToken ct)
     {
         var recursors = cfg.Recursors.ToArray();
         if (cfg.RecursorStrategy == "random") Random.Shared.Shuffle(recursors);
@@ -53,7 +58,7 @@ internal sealed partial class DnsForwarder(ILogger logger)
                 timeout.CancelAfter(cfg.RecursorTimeout);
                 var answer = tcp
                     ? await ExchangeTcpAsync(endpoint, query, timeout.Token).ConfigureAwait(false)
-                    : await ExchangeUdpAsync(endpoint, query, id, timeout.Token).ConfigureAwait(false);
+                    : await ExchangeUdpThenTcpAsync(endpoint, query, id, udpSize, timeout.Token).ConfigureAwait(false);
                 var rcode = answer[3] & 0xF;
                 if (rcode is DnsRcode.NoError or DnsRcode.NxDomain) return answer;
                 LogRecursorRcode(recursor, rcode);
@@ -68,6 +73,50 @@ internal sealed partial class DnsForwarder(ILogger logger)
             }
         }
         return null;
+    }
+
+    private static async Task<byte[]> ExchangeUdpThenTcpAsync(IPEndPoint endpoint, ReadOnlyMemory<byte> query, ushort id, int udpSize,
+        CancellationToken ct)
+    {
+        byte[] answer;
+        try
+        {
+            answer = await ExchangeUdpAsync(endpoint, query, id, ct).ConfigureAwait(false);
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionRefused)
+        {
+            // Nothing listens on UDP there (the ICMP "port unreachable" surfaces as a refused connection): try TCP.
+            var full = await ExchangeTcpAsync(endpoint, query, ct).ConfigureAwait(false);
+            return full.Length <= udpSize ? full : Truncate(full);
+        }
+        if ((answer[2] & 0x02) == 0) return answer;
+        try
+        {
+            var full = await ExchangeTcpAsync(endpoint, query, ct).ConfigureAwait(false);
+            return full.Length <= udpSize ? full : answer;
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or InvalidDataException)
+        {
+            // The truncated answer is still a correct one: the asker can retry over TCP.
+            return answer;
+        }
+    }
+
+    /// <summary>The header and question of a TCP answer too big for the asker's UDP size, with TC set and no records.</summary>
+    private static byte[] Truncate(byte[] full)
+    {
+        var pos = DnsLimits.Header;
+        Span<char> text = stackalloc char[DnsLimits.MaxName + 1];
+        Span<byte> wire = stackalloc byte[DnsLimits.MaxName + 1];
+        var questions = BinaryPrimitives.ReadUInt16BigEndian(full.AsSpan(4));
+        if (questions != 1 || DnsQuery.ReadName(full, ref pos, text, wire, out _, out _) < 0 || pos + 4 > full.Length)
+            pos = DnsLimits.Header;
+        else pos += 4;
+        var cut = full.AsSpan(0, pos).ToArray();
+        cut[2] |= 0x02;
+        if (pos == DnsLimits.Header) cut[5] = 0;
+        cut.AsSpan(6, 6).Clear();
+        return cut;
     }
 
     private static async Task<byte[]> ExchangeUdpAsync(IPEndPoint endpoint, ReadOnlyMemory<byte> query, ushort id, CancellationToken ct)

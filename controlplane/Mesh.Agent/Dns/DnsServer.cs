@@ -153,7 +153,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
                     case DnsOutcome.Recurse:
                         var to = new SocketAddress(from.Family, from.Size);
                         from.Buffer.Span[..from.Size].CopyTo(to.Buffer.Span);
-                        _ = ForwardUdpAsync(socket, buffer.AsSpan(0, n).ToArray(), to);
+                        _ = ForwardUdpAsync(socket, buffer.AsSpan(0, n).ToArray(), session.Query.UdpSize, to);
                         break;
                 }
             }
@@ -173,13 +173,13 @@ internal sealed partial class DnsServer : IAsyncDisposable
         }
     }
 
-    private async Task ForwardUdpAsync(Socket socket, byte[] packet, SocketAddress to)
+    private async Task ForwardUdpAsync(Socket socket, byte[] packet, int udpSize, SocketAddress to)
     {
         try
         {
             _counters.Recursed();
             var cfg = _config();
-            var answer = await _forwarder.ForwardAsync(packet, tcp: false, cfg, _stopping.Token).ConfigureAwait(false);
+            var answer = await _forwarder.ForwardAsync(packet, tcp: false, udpSize, cfg, _stopping.Token).ConfigureAwait(false);
             ReadOnlyMemory<byte> reply = answer ?? Failure(packet, cfg);
             await socket.SendToAsync(reply, SocketFlags.None, to, _stopping.Token).ConfigureAwait(false);
         }
@@ -255,7 +255,7 @@ internal sealed partial class DnsServer : IAsyncDisposable
                         _counters.Recursed();
                         var cfg = _config();
                         var packet = buffer.AsSpan(2, length).ToArray();
-                        reply = await _forwarder.ForwardAsync(packet, tcp: true, cfg, _stopping.Token).ConfigureAwait(false) ?? Failure(packet, cfg);
+                        reply = await _forwarder.ForwardAsync(packet, tcp: true, DnsLimits.MaxMessage, cfg, _stopping.Token).ConfigureAwait(false) ?? Failure(packet, cfg);
                         break;
                     default:
                         // The stream cannot be trusted to stay in frame after garbage: close it.

@@ -89,7 +89,7 @@ public sealed class RecursorTests
     }
 
     [Fact]
-    public async Task TruncatedUpstreamAnswer_PassedBack_ClientRetriesOverTcp_GetsEverything()
+    public async Task TruncatedUpstreamUdpAnswer_RetriedOverTcp_FullAnswerWhenItFits()
     {
         var (upstream, _) = await UpstreamAsync(truncate: true);
         await using var _u = upstream;
@@ -97,10 +97,65 @@ public sealed class RecursorTests
             await DnsAgentFixture.RegisterAsync(upstream, $"big-{i}", $"10.4.0.{i + 1}", $$"""{"Service":"big","ID":"big{{i}}","Port":{{7000 + i}}}""", "passing");
         await using var agent = await DnsAgentFixture.StartAgentAsync(d => d with { Recursors = [Addr(upstream.Host.DnsEndpoints[0])] });
         var dns = agent.Host.DnsEndpoints[0];
-        var cut = await Dig.QueryAsync(dns, "big.service.upstream.test", "A", "+noedns", "+ignore");
-        Assert.Contains("tc", cut.Flags);
-        Assert.Equal(3, cut.Answer.Count);
-        var full = await Dig.QueryAsync(dns, "big.service.upstream.test", "A", "+noedns");
+        // Asked directly without EDNS, the upstream cuts the answer to 3 and sets TC.
+        var direct = await Dig.QueryAsync(upstream.Host.DnsEndpoints[0], "big.service.upstream.test", "A", "+noedns", "+ignore");
+        Assert.Contains("tc", direct.Flags);
+        // Through the agent, the forwarder retries that over TCP; twelve A records fit 512 bytes, so all come back over UDP.
+        var full = await Dig.QueryAsync(dns, "big.service.upstream.test", "A", "+noedns", "+ignore");
+        Assert.DoesNotContain("tc", full.Flags);
         Assert.Equal(12, full.Answer.Count);
+    }
+
+    [Fact]
+    public async Task TruncatedUpstreamAnswerTooBigForUdp_PassedBack_ClientRetriesOverTcp()
+    {
+        var (upstream, _) = await UpstreamAsync(truncate: true);
+        await using var _u = upstream;
+        for (var i = 0; i < 40; i++)
+            await DnsAgentFixture.RegisterAsync(upstream, $"big-{i}", $"10.4.0.{i + 1}", $$"""{"Service":"big","ID":"big{{i}}","Port":{{7000 + i}}}""", "passing");
+        await using var agent = await DnsAgentFixture.StartAgentAsync(d => d with { Recursors = [Addr(upstream.Host.DnsEndpoints[0])] });
+        var dns = agent.Host.DnsEndpoints[0];
+        var cut = await Dig.QueryAsync(dns, "big.service.upstream.test", "SRV", "+noedns", "+ignore");
+        Assert.Contains("tc", cut.Flags);
+        Assert.Equal(3, cut.AnswersOf("SRV").Count());
+        var retried = await Dig.QueryAsync(dns, "big.service.upstream.test", "SRV", "+noedns");
+        Assert.Equal(40, retried.AnswersOf("SRV").Count());
+    }
+
+    [Fact]
+    public async Task TcpOnlyRecursor_UdpRefused_FallsBackToTcp()
+    {
+        var (upstream, node) = await UpstreamAsync();
+        await using var _u = upstream;
+        // A TCP-only front for the upstream: nothing listens on UDP at its port, so UDP is refused.
+        using var front = new TcpListener(IPAddress.Loopback, 0);
+        front.Start();
+        using var stop = new CancellationTokenSource();
+        var relay = RelayAsync(front, upstream.Host.DnsEndpoints[0], stop.Token);
+        await using var agent = await DnsAgentFixture.StartAgentAsync(d => d with { Recursors = [Addr((IPEndPoint)front.LocalEndpoint)] });
+        var a = await Dig.QueryAsync(agent.Host.DnsEndpoints[0], $"{node}.node.upstream.test", "A");
+        Assert.Equal("127.0.0.1", Assert.Single(a.AnswersOf("A")).Data);
+        await stop.CancelAsync();
+        front.Stop();
+        await relay;
+    }
+
+    private static async Task RelayAsync(TcpListener front, IPEndPoint target, CancellationToken ct)
+    {
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                using var inbound = await front.AcceptTcpClientAsync(ct);
+                using var outbound = new TcpClient();
+                await outbound.ConnectAsync(target, ct);
+                var a = inbound.GetStream().CopyToAsync(outbound.GetStream(), ct);
+                var b = outbound.GetStream().CopyToAsync(inbound.GetStream(), ct);
+                await Task.WhenAny(a, b);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException or IOException)
+        {
+        }
     }
 }
