@@ -68,14 +68,13 @@ internal sealed partial class DnsResolver
                 case "service":
                     return ServiceForm(ctx, before, after);
                 case "connect":
-                    return before.Length == 0 || !InThisDatacenter(after, out var known) ? NameError(ctx)
-                        : !known ? NameError(ctx) : ServiceAnswer(ctx, before[^1], tag: null, connect: true);
+                    return before.Length == 0 || !IsThisDatacenter(after) ? NameError(ctx) : ServiceAnswer(ctx, before[^1], tag: null, connect: true);
                 case "ingress" or "virtual":
                     // There are no ingress gateways or virtual IPs in this version, so no such name exists.
                     return NameError(ctx);
                 case "node":
-                    if (before.Length == 0 || !InThisDatacenter(after, out var nodeDcKnown) || !nodeDcKnown) return NameError(ctx);
-                    return NodeAnswer(ctx, string.Join('.', before));
+                    // A node name may hold dots: every label before "node" is part of it.
+                    return before.Length == 0 || !IsThisDatacenter(after) ? NameError(ctx) : NodeAnswer(ctx, string.Join('.', before));
                 case "query":
                     return QueryForm(ctx, before, after);
                 case "addr":
@@ -89,7 +88,7 @@ internal sealed partial class DnsResolver
 
     private DnsAnswer ServiceForm(Lookup ctx, string[] parts, string[] suffix)
     {
-        if (parts.Length == 0 || !InThisDatacenter(suffix, out var known) || !known) return NameError(ctx);
+        if (parts.Length == 0 || !IsThisDatacenter(suffix)) return NameError(ctx);
         if (parts.Length == 2 && parts[0].StartsWith('_') && parts[1].StartsWith('_'))
         {
             // RFC 2782: _service._protocol; _tcp means "no tag", anything else is a tag.
@@ -112,27 +111,16 @@ internal sealed partial class DnsResolver
     }
 
     /// <summary>
-    /// Reads the locality labels after the form (none, <c>&lt;dc&gt;</c>, or <c>&lt;dc&gt;.dc</c>). False when they are
-    /// malformed; <paramref name="known"/> is false for another datacenter or a peer, which this agent cannot reach.
+    /// Whether the locality labels after the form (none, <c>&lt;dc&gt;</c>, or <c>&lt;dc&gt;.dc</c>) name this datacenter.
+    /// Another datacenter, a peer (<c>&lt;peer&gt;.peer</c>) or malformed labels are names this agent cannot answer.
     /// </summary>
-    private bool InThisDatacenter(string[] suffix, out bool known)
+    private bool IsThisDatacenter(string[] suffix) => suffix.Length switch
     {
-        known = false;
-        switch (suffix.Length)
-        {
-            case 0:
-                known = true;
-                return true;
-            case 1:
-                known = suffix[0] == _datacenter;
-                return true;
-            case 2 when suffix[1] is "dc" or "peer":
-                known = suffix[1] == "dc" && suffix[0] == _datacenter;
-                return true;
-            default:
-                return false;
-        }
-    }
+        0 => true,
+        1 => suffix[0] == _datacenter,
+        2 => suffix[1] == "dc" && suffix[0] == _datacenter,
+        _ => false,
+    };
 
     private string? ZoneOf(string name)
     {

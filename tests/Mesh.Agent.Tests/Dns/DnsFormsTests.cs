@@ -59,6 +59,8 @@ public sealed class DnsFormsTests(DnsAgentFixture f) : IClassFixture<DnsAgentFix
     {
         Assert.Equal(["10.0.1.1"], Data((await Ask("web-a.node.dc1.consul", "A")).Answer));
         Assert.Equal(3, (await Ask("web.service.dc1.consul", "A")).Answer.Count);
+        Assert.Equal(["10.0.1.1"], Data((await Ask("web-a.node.dc1.dc.consul", "A")).Answer));
+        Assert.Equal("NXDOMAIN", (await Ask("web-a.node.other.peer.consul", "A")).Status);
         var other = await Ask("web.service.dc2.consul", "A");
         Assert.Equal("NXDOMAIN", other.Status);
         Assert.Contains(other.Authority, r => r is { Name: "consul.", Type: "SOA" });
