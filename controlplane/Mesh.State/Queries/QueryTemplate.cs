@@ -199,10 +199,20 @@ internal sealed class QueryTemplate
     private static bool IsIdentifier(string s) =>
         s.Length > 0 && (char.IsAsciiLetter(s[0]) || s[0] == '_') && s.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-');
 
+    /// <summary>RE2's ASCII classes (<c>[[:alpha:]]</c>), as .NET class contents; .NET would read them as plain characters.</summary>
+    private static readonly Dictionary<string, string> PosixClasses = new(StringComparer.Ordinal)
+    {
+        ["alnum"] = "0-9A-Za-z", ["alpha"] = "A-Za-z", ["ascii"] = @"\x00-\x7F", ["blank"] = @"\t ", ["cntrl"] = @"\x00-\x1F\x7F",
+        ["digit"] = "0-9", ["graph"] = "!-~", ["lower"] = "a-z", ["print"] = " -~", ["punct"] = @"!-/:-@\[-\x60{-~",
+        ["space"] = @"\t\n\v\f\r ", ["upper"] = "A-Z", ["word"] = "0-9A-Za-z_", ["xdigit"] = "0-9A-Fa-f",
+    };
+
     /// <summary>
-    /// RE2 pattern to .NET: named groups (<c>(?P&lt;n&gt;</c>, <c>(?&lt;n&gt;</c>) become plain groups, so groups are
+    /// RE2 pattern to .NET. Named groups (<c>(?P&lt;n&gt;</c>, <c>(?&lt;n&gt;</c>) become plain groups, so groups are
     /// numbered left to right as RE2 numbers them (.NET numbers named groups after the unnamed ones) and
-    /// <c>${match(N)}</c> picks the group Consul would. Escapes and character classes are copied untouched.
+    /// <c>${match(N)}</c> picks the group Consul would. RE2 spellings .NET lacks are rewritten: <c>[[:alpha:]]</c>-style
+    /// classes, one-letter Unicode classes (<c>\pL</c>) and quoted literals (<c>\Q...\E</c>). Everything else is copied;
+    /// what is not RE2 (backreferences, lookarounds) the non-backtracking engine then refuses.
     /// </summary>
     internal static string FromRe2(string pattern)
     {
@@ -213,12 +223,35 @@ internal sealed class QueryTemplate
             var c = pattern[i];
             if (c == '\\' && i + 1 < pattern.Length)
             {
-                sb.Append(c).Append(pattern[++i]);
+                var next = pattern[i + 1];
+                if (next is 'p' or 'P' && i + 2 < pattern.Length && pattern[i + 2] != '{')
+                {
+                    sb.Append('\\').Append(next).Append('{').Append(pattern[i + 2]).Append('}');
+                    i += 2;
+                }
+                else if (next == 'Q' && !inClass)
+                {
+                    var end = pattern.IndexOf(@"\E", i + 2, StringComparison.Ordinal);
+                    var literal = end < 0 ? pattern[(i + 2)..] : pattern[(i + 2)..end];
+                    sb.Append(Regex.Escape(literal));
+                    i = end < 0 ? pattern.Length : end + 1;
+                }
+                else
+                {
+                    sb.Append(c).Append(next);
+                    i++;
+                }
                 continue;
             }
             if (inClass)
             {
                 if (c == ']') inClass = false;
+                else if (c == '[' && PosixClassEnd(pattern, i) is var (end, name) and (> 0, _))
+                {
+                    sb.Append(PosixClasses[name]);
+                    i = end;
+                    continue;
+                }
                 sb.Append(c);
                 continue;
             }
@@ -231,15 +264,25 @@ internal sealed class QueryTemplate
                 if (i + 1 < pattern.Length && pattern[i + 1] == ']') sb.Append(pattern[++i]);
                 continue;
             }
-            if (c == '(' && NamedGroupEnd(pattern, i) is var end and > 0)
+            if (c == '(' && NamedGroupEnd(pattern, i) is var groupEnd and > 0)
             {
                 sb.Append('(');
-                i = end;
+                i = groupEnd;
                 continue;
             }
             sb.Append(c);
         }
         return sb.ToString();
+    }
+
+    /// <summary>For a known <c>[:name:]</c> at <paramref name="at"/> inside a class: the index of its last ']' and the name.</summary>
+    private static (int End, string Name) PosixClassEnd(string p, int at)
+    {
+        if (at + 1 >= p.Length || p[at + 1] != ':') return (-1, "");
+        var close = p.IndexOf(":]", at + 2, StringComparison.Ordinal);
+        if (close < 0) return (-1, "");
+        var name = p[(at + 2)..close];
+        return PosixClasses.ContainsKey(name) ? (close + 1, name) : (-1, "");
     }
 
     /// <summary>The index of the '&gt;' closing a named-group opener at <paramref name="at"/>, or -1.</summary>

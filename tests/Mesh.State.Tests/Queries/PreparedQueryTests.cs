@@ -271,9 +271,25 @@ public class PreparedQueryTests
     [InlineData("(?<a>1)(2)", "(1)(2)")]
     [InlineData("\\(?P<a>[(?P<b>]", "\\(?P<a>[(?P<b>]")]
     [InlineData("(?<=a)b[]x]", "(?<=a)b[]x]")]
-    public void FromRe2_NamedGroups_BecomeNumberedLeftToRight(string re2, string expected)
+    [InlineData("[[:alpha:]_][[:digit:][:punct:]]", "[A-Za-z_][0-9!-/:-@\\[-\\x60{-~]")]
+    [InlineData("[[:nope:]]", "[[:nope:]]")]
+    [InlineData("\\pL+\\PN\\p{Greek}", "\\p{L}+\\P{N}\\p{Greek}")]
+    [InlineData("a\\Q.*(\\Eb\\Q+", "a\\.\\*\\(b\\+")]
+    public void FromRe2_Re2Spellings_BecomeDotNets(string re2, string expected)
     {
         Assert.Equal(expected, QueryTemplate.FromRe2(re2));
+    }
+
+    [Theory]
+    [InlineData("^svc-([[:alpha:]]+)[[:digit:]]*$", "svc-web42", "web")]
+    [InlineData("^svc-(\\pL+)", "svc-données-1", "données")]
+    [InlineData("^\\Qsvc.\\E(.*)$", "svc.api", "api")]
+    [InlineData("^\\Qsvc.\\E(.*)$", "svcXapi", "")]
+    public void Resolve_RegexpInRe2Syntax_MatchesAsGoWould(string regexp, string name, string group)
+    {
+        var f = new StoreFixture();
+        Created(f, Query("svc", "${match(1)}", template: QueryTemplateOptions.NamePrefixMatch, regexp: regexp));
+        Assert.Equal(group, f.Store.View().PreparedQueryResolve(name).Query!.Service.Service);
     }
 
     [Fact]
