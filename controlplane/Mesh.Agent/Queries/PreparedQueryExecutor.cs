@@ -119,9 +119,19 @@ internal sealed class PreparedQueryExecutor
 
     private static bool TagsMatch(ServiceInstance s, List<string> required, List<string> forbidden)
     {
-        if (required.Count == 0 && forbidden.Count == 0) return true;
-        var have = new HashSet<string>(s.Tags.Select(t => t.ToLowerInvariant()), StringComparer.Ordinal);
-        return required.All(have.Contains) && !forbidden.Any(have.Contains);
+        foreach (var tag in required)
+            if (!HasTag(s, tag)) return false;
+        foreach (var tag in forbidden)
+            if (HasTag(s, tag)) return false;
+        return true;
+    }
+
+    // A few tags per instance: a scan allocates nothing, unlike a set built per instance on every DNS lookup.
+    private static bool HasTag(ServiceInstance s, string tag)
+    {
+        foreach (var t in s.Tags)
+            if (string.Equals(t, tag, StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
     }
 
     private void Shuffle(List<ServiceHealth> list)

@@ -138,6 +138,23 @@ public class QueryApiTests
     }
 
     [Fact]
+    public async Task Update_IdFromThePath_EmptyOrInvalidBodyIs400_AndNothingChanges()
+    {
+        await using var a = await InProcessAgent.StartAsync();
+        var id = await Create(a, """{"Name":"q","Service":{"Service":"web"}}""");
+        var other = Guid.NewGuid().ToString();
+        Assert.Equal((200, ""), await Send(a, HttpMethod.Put, $"/v1/query/{id.ToUpperInvariant()}",
+            $$$"""{"ID":"{{{other}}}","Name":"q2","Service":{"Service":"db"}}"""));
+        var stored = (await a.JsonAsync("/v1/query")).EnumerateArray().Single();
+        Assert.Equal((id, "q2", "db"), (stored.GetProperty("ID").GetString(), stored.GetProperty("Name").GetString(),
+            stored.GetProperty("Service").GetProperty("Service").GetString()));
+        Assert.Equal((400, "Invalid prepared query: Must be bound to a session"), await Send(a, HttpMethod.Put, $"/v1/query/{id}"));
+        Assert.Equal((400, "Invalid prepared query: Must provide a Service name to query"), await Send(a, HttpMethod.Put, $"/v1/query/{id}", """{"Name":"q3"}"""));
+        Assert.Equal((400, "Missing query ID"), await Send(a, HttpMethod.Put, "/v1/query/", """{"Name":"q3","Service":{"Service":"web"}}"""));
+        Assert.Equal("q2", (await a.JsonAsync($"/v1/query/{id}"))[0].GetProperty("Name").GetString());
+    }
+
+    [Fact]
     public async Task Create_DuplicateNameOrSecondCatchAll_Answers400()
     {
         await using var a = await InProcessAgent.StartAsync();
