@@ -43,8 +43,7 @@ internal sealed partial class HttpApi
         var body = await r.ReadBodyAsync(MaxJsonBodySize).ConfigureAwait(false);
         // Unlike an update, a create needs a definition (Consul's decoder fails on the empty body with EOF).
         if (body.Length == 0) throw ApiException.BadRequest("Request decode failed: EOF (the body is empty)");
-        if (QueryBody.BodyId(body).Length > 0) throw ApiException.BadRequest("ID must be empty when creating a new prepared query");
-        var query = QueryBody.Parse(body, Guid.NewGuid().ToString());
+        var query = QueryBody.Parse(body, Guid.NewGuid().ToString(), creating: true);
         if (QueryBody.Validate(query) is { } problem) throw ApiException.BadRequest("Invalid prepared query: " + problem);
         var (result, _) = await _writer.ApplyAsync(new PreparedQueryCreateCommand(query), CancellationToken.None).ConfigureAwait(false);
         if (result.Error is not null) throw ApiException.BadRequest(result.Error);
@@ -90,7 +89,7 @@ internal sealed partial class HttpApi
         var existing = ExistingQuery(r);
         var body = await r.ReadBodyAsync(MaxJsonBodySize).ConfigureAwait(false);
         // The ID comes from the path, whatever the body says.
-        var query = QueryBody.Parse(body, existing.ID);
+        var query = QueryBody.Parse(body, existing.ID, creating: false);
         if (QueryBody.Validate(query) is { } problem) throw ApiException.BadRequest("Invalid prepared query: " + problem);
         await ApplyQueryChangeAsync(new PreparedQueryUpdateCommand(query), existing.ID).ConfigureAwait(false);
         r.Http.Response.StatusCode = 200;

@@ -20,13 +20,18 @@ internal static class QueryBody
     private const int MetaKeyMaxLength = 128;
     private const int MetaValueMaxLength = 512;
 
-    /// <summary>Reads a query definition; an empty body is an empty definition (which then fails validation).</summary>
-    public static PreparedQuery Parse(byte[] body, string id)
+    /// <summary>
+    /// Reads a query definition stored under <paramref name="id"/>; an empty body is an empty definition (which then
+    /// fails validation). A body's own <c>ID</c> is ignored, except that a create (<paramref name="creating"/>) may
+    /// not carry one: the server chooses it.
+    /// </summary>
+    public static PreparedQuery Parse(byte[] body, string id, bool creating)
     {
         if (body.Length == 0) return new PreparedQuery { ID = id };
         using var doc = JsonIn.Parse(body);
         var root = doc.RootElement;
         RequireObject(root, "the body");
+        if (creating && String(root, "ID").Length > 0) throw ApiException.BadRequest("ID must be empty when creating a new prepared query");
         var query = new PreparedQuery
         {
             ID = id,
@@ -54,14 +59,6 @@ internal static class QueryBody
             query = query with { DNS = new QueryDnsOptions { TTL = String(d, "TTL", "DNS.") } };
         }
         return query;
-    }
-
-    /// <summary>The body's <c>ID</c>, which a create must leave empty (Consul chooses it).</summary>
-    public static string BodyId(byte[] body)
-    {
-        if (body.Length == 0) return "";
-        using var doc = JsonIn.Parse(body);
-        return doc.RootElement.ValueKind == JsonValueKind.Object ? String(doc.RootElement, "ID") : "";
     }
 
     /// <summary>Consul's <c>parseQuery</c>: null when <paramref name="q"/> may be written, else why not.</summary>
