@@ -137,5 +137,6 @@ public sealed partial class StateView
         [TableNames.Nodes] = _root.Nodes.Count,
         [TableNames.Checks] = _root.Checks.Count,
         [TableNames.Services] = _root.Services.Count,
+        [TableNames.PreparedQueries] = _root.PreparedQueries.Count,
     };
 }

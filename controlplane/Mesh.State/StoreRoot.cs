@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Mesh.State.Queries;
 using Mesh.State.Tables;
 
 namespace Mesh.State;
@@ -30,6 +31,14 @@ internal sealed record StoreRoot
     public OrderedTable<ServiceInstance> Services { get; init; } = OrderedTable<ServiceInstance>.Empty;
     /// <summary>Row keys of the instances of each service name: derived, rebuilt on restore.</summary>
     public ImmutableDictionary<string, ImmutableSortedSet<string>> ServicesByName { get; init; } =
+        ImmutableDictionary.Create<string, ImmutableSortedSet<string>>(StringComparer.Ordinal);
+    public OrderedTable<PreparedQuery> PreparedQueries { get; init; } = OrderedTable<PreparedQuery>.Empty;
+    /// <summary>Prepared-query IDs by lower-cased name (names are unique regardless of case): derived, rebuilt on restore.</summary>
+    public ImmutableDictionary<string, string> QueryNames { get; init; } = ImmutableDictionary.Create<string, string>(StringComparer.Ordinal);
+    /// <summary>Compiled templates by query ID: derived, rebuilt on restore, so a lookup never compiles a regexp.</summary>
+    public ImmutableDictionary<string, QueryTemplate> QueryTemplates { get; init; } = ImmutableDictionary.Create<string, QueryTemplate>(StringComparer.Ordinal);
+    /// <summary>Prepared-query IDs tied to each session: derived, so ending a session finds its queries without a scan.</summary>
+    public ImmutableDictionary<string, ImmutableSortedSet<string>> QueriesBySession { get; init; } =
         ImmutableDictionary.Create<string, ImmutableSortedSet<string>>(StringComparer.Ordinal);
     /// <summary>Per table, the log index of the last commit that changed it.</summary>
     public ImmutableDictionary<string, ulong> TableIndexes { get; init; } = ImmutableDictionary.Create<string, ulong>(StringComparer.Ordinal);

@@ -132,6 +132,9 @@ internal sealed partial class HttpApi
         Map("/v1/health/state/", true, ["GET"], HealthState);
         Map("/v1/health/service/", true, ["GET"], HealthService);
         Map("/v1/health/connect/", true, ["GET"], HealthConnect);
+        Map("/v1/query", false, ["GET", "POST"], QueryGeneral);
+        // Execute and explain (GET only) share this prefix; QuerySpecific refuses other methods on them.
+        Map("/v1/query/", true, ["GET", "PUT", "DELETE"], QuerySpecific);
         // Longest prefix first so "/v1/session/node/" is never shadowed by a shorter route.
         _prefixes.Sort((a, b) => b.Path.Length.CompareTo(a.Path.Length));
     }

@@ -16,6 +16,9 @@ namespace Mesh.State.Commands;
 [JsonDerivedType(typeof(RegisterNodeCommand), "node-register")]
 [JsonDerivedType(typeof(CatalogRegisterCommand), "catalog-register")]
 [JsonDerivedType(typeof(CatalogDeregisterCommand), "catalog-deregister")]
+[JsonDerivedType(typeof(PreparedQueryCreateCommand), "query-create")]
+[JsonDerivedType(typeof(PreparedQueryUpdateCommand), "query-update")]
+[JsonDerivedType(typeof(PreparedQueryDeleteCommand), "query-delete")]
 public abstract record Command
 {
     /// <summary>The proposer's clock (UTC) when it proposed the command.</summary>
@@ -69,6 +72,15 @@ public sealed record CatalogRegisterCommand(Node Node, ServiceInstance? Service,
 /// <c>/v1/catalog/deregister</c>: a service instance and/or a check of the node, or the whole node when neither is named.
 /// </summary>
 public sealed record CatalogDeregisterCommand(string Node, string? ServiceID, string? CheckID) : Command;
+
+/// <summary>Creates a prepared query; the proposer chooses its ID (a new UUID), so every server stores the same one.</summary>
+public sealed record PreparedQueryCreateCommand(PreparedQuery Query) : Command;
+
+/// <summary>Replaces the prepared query with <c>Query.ID</c>, which must exist.</summary>
+public sealed record PreparedQueryUpdateCommand(PreparedQuery Query) : Command;
+
+/// <summary>Deletes a prepared query, which must exist.</summary>
+public sealed record PreparedQueryDeleteCommand(string ID) : Command;
 
 /// <summary>One result of a transaction operation: the entry it read or wrote (writes report no value).</summary>
 public sealed record TxnResult(KvEntry KV);

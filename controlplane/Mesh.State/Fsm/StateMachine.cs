@@ -49,6 +49,9 @@ public sealed class StateMachine : IStateMachine
                 RegisterNodeCommand n => Register(txn, n),
                 CatalogRegisterCommand c => CatalogRegister(txn, c),
                 CatalogDeregisterCommand d => CatalogDeregister(txn, d),
+                PreparedQueryCreateCommand c => QueryCreate(txn, c.Query),
+                PreparedQueryUpdateCommand u => QueryUpdate(txn, u.Query),
+                PreparedQueryDeleteCommand d => QueryDelete(txn, d.ID),
                 _ => new CommandResult(false, $"unknown command {command.GetType().Name}"),
             };
         }
@@ -94,6 +97,25 @@ public sealed class StateMachine : IStateMachine
         if (d.ServiceID is not { Length: > 0 } && d.CheckID is not { Length: > 0 }) txn.DeleteNode(d.Node);
         return CommandResult.True;
     }
+
+    private static CommandResult QueryCreate(WriteTxn txn, PreparedQuery query)
+    {
+        // The proposer picked a fresh UUID; a collision is refused rather than silently replacing another query.
+        if (txn.Root.PreparedQueries.Get(query.ID) is not null) return new CommandResult(false, $"prepared query '{query.ID}' already exists");
+        txn.PreparedQuerySet(query);
+        return CommandResult.True;
+    }
+
+    private static CommandResult QueryUpdate(WriteTxn txn, PreparedQuery query)
+    {
+        // Checked here, not only by the proposer: the query may have gone (deleted, or its session ended) since.
+        if (txn.Root.PreparedQueries.Get(query.ID) is null) return new CommandResult(false, WriteTxn.QueryNotFoundMessage(query.ID));
+        txn.PreparedQuerySet(query);
+        return CommandResult.True;
+    }
+
+    private static CommandResult QueryDelete(WriteTxn txn, string id) =>
+        txn.PreparedQueryDelete(id) ? CommandResult.True : new CommandResult(false, WriteTxn.QueryNotFoundMessage(id));
 
     private static CommandResult ApplyKv(WriteTxn txn, KvOp op)
     {

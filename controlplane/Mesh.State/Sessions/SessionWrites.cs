@@ -34,7 +34,10 @@ internal sealed partial class WriteTxn
         return row;
     }
 
-    /// <summary>Destroys a session, releasing or deleting its locks. Returns false when it did not exist.</summary>
+    /// <summary>
+    /// Destroys a session, releasing or deleting its locks and deleting the prepared queries tied to it. Returns false
+    /// when it did not exist.
+    /// </summary>
     public bool SessionDestroy(string id)
     {
         var session = Root.Sessions.Get(id);
@@ -42,6 +45,7 @@ internal sealed partial class WriteTxn
         Root = Root with { Sessions = Root.Sessions.Remove(id) };
         Changed(TableNames.Sessions, id);
         Changed(TableNames.SessionsByNode, session.Node);
+        DeleteQueriesOfSession(id);
 
         if (!Root.KvBySession.TryGetValue(id, out var keys)) return true;
         // Expired lock-delays go whenever new ones are added, so the map holds only delays still running.

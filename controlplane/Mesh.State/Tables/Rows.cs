@@ -17,6 +17,7 @@ public static class TableNames
     public const string ServiceNames = "services.name";
     /// <summary>Watch-only table keyed by node name: fires when the node, its services or its checks change.</summary>
     public const string NodeNames = "nodes.name";
+    public const string PreparedQueries = "prepared-queries";
 
     /// <summary>The index entry that moves whenever an instance of <paramref name="service"/> or its checks change.</summary>
     public static string ServiceIndex(string service) => "service." + service;

@@ -22,7 +22,7 @@ public sealed class PythonClientTests
     public void Scripts_InInteropFolder_CoverEveryArea()
     {
         var scripts = InteropScripts.Names(InteropScripts.PythonDir, ".py").ToHashSet();
-        foreach (var expected in (string[])["kv_basic.py", "kv_blocking.py", "session_lock.py", "session_api.py", "session_ttl.py", "txn_raw.py", "event_fire_list.py", "status_agent.py"])
+        foreach (var expected in (string[])["kv_basic.py", "kv_blocking.py", "session_lock.py", "session_api.py", "session_ttl.py", "txn_raw.py", "event_fire_list.py", "status_agent.py", "prepared_query.py"])
         {
             Assert.Contains(expected, scripts);
         }

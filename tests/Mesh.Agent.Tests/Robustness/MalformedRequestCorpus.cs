@@ -68,6 +68,8 @@ public static class MalformedRequestCorpus
         "/v1/agent/service/maintenance/{id}", "/v1/agent/maintenance", "/v1/agent/checks", "/v1/agent/check/register",
         "/v1/agent/check/deregister/{id}", "/v1/agent/check/pass/{id}", "/v1/agent/check/update/{id}",
         "/v1/agent/health/service/id/{id}", "/v1/agent/health/service/name/{name}", "/v1/agent/reload",
+        "/v1/query", "/v1/query/", "/v1/query/{id}", "/v1/query/{name}/execute", "/v1/query/{id}/execute", "/v1/query/{name}/explain",
+        "/v1/query/execute", "/v1/query/{name}/{rand}/execute",
     ];
 
     // Registration bodies with wrong types, missing fields and bad values. Every check target is on 127.0.0.1:
@@ -91,6 +93,43 @@ public static class MalformedRequestCorpus
         ("/v1/health/service/{name}?filter={filter}", ""),
         ("/v1/catalog/service/{name}?filter={filter}&tag={rand}", ""),
         ("/v1/agent/services?filter={filter}", ""),
+    ];
+
+    // Prepared-query definitions with wrong types, bad templates and bad values (POST /v1/query, PUT /v1/query/<id>).
+    private static readonly string[] QueryBodies =
+    [
+        "{\"Name\":{rand-json},\"Service\":{\"Service\":{rand-json}}}",
+        "{\"Name\":\"{rand}\",\"Service\":{\"Service\":\"web\",\"Tags\":{rand-json},\"OnlyPassing\":{rand-json},\"IgnoreCheckIDs\":{rand-json}}}",
+        "{\"Name\":\"{rand}\",\"Service\":{\"Service\":\"web\",\"Failover\":{\"NearestN\":{rand-json},\"Datacenters\":{rand-json},\"Targets\":{rand-json}}}}",
+        "{\"Name\":\"{rand}\",\"Service\":{\"Service\":\"web\",\"Failover\":{rand-json},\"Near\":{rand-json},\"Connect\":{rand-json}}}",
+        "{\"Name\":\"{rand}\",\"Template\":{\"Type\":{rand-json},\"Regexp\":{rand-json},\"RemoveEmptyTags\":{rand-json}},\"Service\":{\"Service\":\"${name.full}\"}}",
+        "{\"Name\":\"{rand}\",\"Template\":{\"Type\":\"name_prefix_match\",\"Regexp\":\"{regexp}\"},\"Service\":{\"Service\":\"{interpolation}\",\"Tags\":[\"{interpolation}\"]}}",
+        "{\"Name\":\"{rand}\",\"Service\":{\"Service\":\"web\",\"NodeMeta\":{rand-json},\"ServiceMeta\":{rand-json}},\"DNS\":{\"TTL\":{rand-json}}}",
+        "{\"Name\":\"{rand}\",\"Service\":{\"Service\":\"web\",\"NodeMeta\":{\"{rand}\":\"v\"}},\"DNS\":{rand-json}}",
+        "{\"Session\":{rand-json},\"Service\":{\"Service\":\"web\"}}",
+        "{\"Session\":\"{uuid}\",\"Template\":{rand-json},\"Service\":{\"Service\":\"web\"}}",
+        "{\"ID\":{rand-json},\"Token\":{rand-json},\"Service\":{\"Service\":\"web\"}}",
+        "{\"Name\":\"{uuid}\",\"Service\":{\"Service\":\"web\"}}",
+        "{\"Template\":{\"Type\":\"name_prefix_match\"},\"Service\":{\"Service\":\"${name.full}\"}}",
+    ];
+
+    // Regexps and interpolations for templates: RE2 syntax .NET lacks, oversized automata, malformed HIL.
+    private static readonly string[] QueryRegexps =
+    [
+        "(", "[", "\\\\", "(?P<x>a)(b)", "(?<=x)y", "a{1000000}", "((a{100}){100}){100}", "\\\\pL+", "[[:alpha:]]+", "(?i)web-(.*)",
+        "^(.*?)-([^\\\\-]+?)$", "(a|b)*c\\\\1", "\\\\Q.\\\\E", "",
+    ];
+
+    private static readonly string[] QueryInterpolations =
+    [
+        "${", "${name.full", "${match(99999999999)}", "${match(-1)}", "$${x}", "${nope}", "${match()}", "${1+1}", "}${",
+        "${name.full}${name.suffix}", "${ match( 2 ) }", "${match(\\\"x\\\")}", "${agent.segment}", "${{}}",
+    ];
+
+    private static readonly string[] QueryParameters =
+    [
+        "limit=x", "limit=-1", "limit=1", "limit=99999999999999999999", "limit=", "connect=maybe", "connect=true", "connect=1",
+        "near=_agent", "near=_ip", "near={rand}", "near=", "index=1&wait=10ms", "stale&consistent", "pretty",
     ];
 
     private static readonly string[] JsonValues =
@@ -182,7 +221,8 @@ public static class MalformedRequestCorpus
                 < 40 => Registration(random, i),
                 < 55 => Txn(random, i),
                 < 65 => SessionCreate(random, i),
-                < 80 => Key(random, i),
+                < 77 => Key(random, i),
+                < 84 => PreparedQuery(random, i),
                 < 93 => UnknownSession(random, i),
                 _ => Oversized(random, i),
             });
@@ -256,6 +296,27 @@ public static class MalformedRequestCorpus
         var bytes = r.Next(12) == 0 ? RandomBytes(r, 1 + r.Next(200)) : Encoding.UTF8.GetBytes(body);
         var method = r.Next(8) == 0 ? Pick(r, Methods) : "PUT";
         return new FuzzRequest(n, "session-create", method, Ascii("/v1/session/create" + (r.Next(4) == 0 ? Query(r) : "")), bytes, []);
+    }
+
+    private static FuzzRequest PreparedQuery(Random r, int n)
+    {
+        if (r.Next(3) == 0)
+        {
+            // Execute or explain a random name with random parameters.
+            var operation = r.Next(2) == 0 ? "execute" : "explain";
+            var parameters = Enumerable.Range(0, 1 + r.Next(3)).Select(_ => Fill(r, Pick(r, QueryParameters)));
+            var method = r.Next(8) == 0 ? Pick(r, Methods) : "GET";
+            return new FuzzRequest(n, "prepared-query", method, Ascii(Fill(r, $"/v1/query/{{name}}/{operation}?") + string.Join('&', parameters)), null, []);
+        }
+
+        var body = Pick(r, QueryBodies)
+            .Replace("{regexp}", Pick(r, QueryRegexps), StringComparison.Ordinal)
+            .Replace("{interpolation}", Pick(r, QueryInterpolations), StringComparison.Ordinal);
+        while (body.Contains("{rand-json}", StringComparison.Ordinal)) body = ReplaceFirst(body, "{rand-json}", Pick(r, JsonValues));
+        var bytes = r.Next(10) == 0 ? Encoding.UTF8.GetBytes(Pick(r, JsonJunk)) : Encoding.UTF8.GetBytes(Fill(r, body));
+        return r.Next(3) == 0
+            ? new FuzzRequest(n, "prepared-query", "PUT", Ascii(Fill(r, "/v1/query/{id}")), bytes, [])
+            : new FuzzRequest(n, "prepared-query", r.Next(10) == 0 ? Pick(r, Methods) : "POST", Ascii("/v1/query"), bytes, []);
     }
 
     private static FuzzRequest Key(Random r, int n)
