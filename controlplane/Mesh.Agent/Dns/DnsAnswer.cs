@@ -31,6 +31,9 @@ internal sealed class DnsAnswer
     /// <summary>Whether each response orders the entries randomly.</summary>
     public bool Shuffle { get; init; }
 
+    /// <summary>How many leading entries keep their place when shuffling (a prepared query's near node).</summary>
+    public int Pinned { get; init; }
+
     /// <summary>Whether <c>a_record_limit</c> caps the entries (address answers about a service).</summary>
     public bool AddressLimited { get; init; }
 

@@ -22,14 +22,14 @@ internal sealed partial class DnsResolver
                 if ((tag is null || HasTag(e.Service, tag)) && Healthy(e, ctx.Cfg.OnlyPassing)) healthy.Add(e);
         }
         if (healthy.Count == 0) return NameError(ctx);
-        return InstanceAnswer(ctx, healthy, Seconds(ctx.Cfg.TtlForService(service)), shuffle: true, sourceSpecific: false);
+        return InstanceAnswer(ctx, healthy, Seconds(ctx.Cfg.TtlForService(service)), nearNode: null, sourceSpecific: false);
     }
 
     private DnsAnswer PreparedQueryAnswer(Lookup ctx, string query)
     {
         if (_queries?.Execute(ctx.View, query) is not { } result || result.Nodes.Count == 0) return NameError(ctx);
         var ttl = result.Ttl ?? ctx.Cfg.TtlForService(result.Service);
-        return InstanceAnswer(ctx, result.Nodes, Seconds(ttl), shuffle: !result.Ordered, sourceSpecific: true);
+        return InstanceAnswer(ctx, result.Nodes, Seconds(ttl), result.NearNode, sourceSpecific: true);
     }
 
     /// <summary>
@@ -74,9 +74,12 @@ internal sealed partial class DnsResolver
         return (ushort)Math.Clamp(warning ? e.Service.Weights.Warning : e.Service.Weights.Passing, 0, ushort.MaxValue);
     }
 
-    private DnsAnswer InstanceAnswer(Lookup ctx, IReadOnlyList<ServiceHealth> instances, uint ttl, bool shuffle, bool sourceSpecific)
+    private DnsAnswer InstanceAnswer(Lookup ctx, IReadOnlyList<ServiceHealth> instances, uint ttl, string? nearNode, bool sourceSpecific)
     {
         var entries = new List<DnsEntry>();
+        // Entries from the near node lead every response; the instances come ordered that way, so counting suffices.
+        var pinned = 0;
+        var pinning = nearNode is not null;
         var seen = new HashSet<string>(StringComparer.Ordinal);
         DnsEntry? firstCname = null;
         var nodeRecords = new Dictionary<string, (DnsRecord[] Meta, Dictionary<string, DnsRecord> Addresses)>(StringComparer.Ordinal);
@@ -87,14 +90,14 @@ internal sealed partial class DnsResolver
                 var port = e.Service.Port;
                 var tuple = $"{e.Node.Name}:{Translate(e.Service.Address, Tagged(e.Service), DnsType.SRV)}:{port}";
                 if (!seen.Add(tuple)) continue;
-                if (InstanceRecords(ctx, e, ttl, nodeRecords, 0) is { } srv) entries.Add(srv);
+                if (InstanceRecords(ctx, e, ttl, nodeRecords, 0) is { } srv) Add(srv, e);
                 continue;
             }
             if (InstanceRecords(ctx, e, ttl, nodeRecords, 0) is not { } entry) continue;
             // Instances sharing an address (one node, several ports) answer once.
             if (!seen.Add(Key(entry.Answers[0]))) continue;
             if (entry.Answers[0].Type == DnsType.CNAME) firstCname ??= entry;
-            else entries.Add(entry);
+            else Add(entry, e);
         }
         // A CNAME answers only when no instance had an address of the asked family.
         if (entries.Count == 0 && firstCname is not null) entries.Add(firstCname);
@@ -102,10 +105,18 @@ internal sealed partial class DnsResolver
         return new DnsAnswer
         {
             Entries = [.. entries],
-            Shuffle = shuffle,
+            Shuffle = true,
+            Pinned = pinned,
             AddressLimited = ctx.Type != DnsType.SRV,
             SourceSpecific = sourceSpecific,
         };
+
+        void Add(DnsEntry entry, ServiceHealth from)
+        {
+            entries.Add(entry);
+            if (pinning && string.Equals(from.Node.Name, nearNode, StringComparison.OrdinalIgnoreCase)) pinned = entries.Count;
+            else pinning = false;
+        }
     }
 
     private static string Key(DnsRecord r) => r.Type switch

@@ -101,7 +101,7 @@ internal sealed class DnsResponder(DnsAnswerCache cache, Func<DnsConfig> config,
         if (session.Order.Length < entries.Length) session.Order = new int[Math.Max(entries.Length, session.Order.Length * 2)];
         var order = session.Order.AsSpan(0, entries.Length);
         for (var i = 0; i < order.Length; i++) order[i] = i;
-        if (answer.Shuffle && order.Length > 1) Random.Shared.Shuffle(order);
+        if (answer.Shuffle && order.Length - answer.Pinned > 1) Random.Shared.Shuffle(order[answer.Pinned..]);
 
         var count = entries.Length;
         if (answer.AddressLimited && cfg.ARecordLimit > 0) count = Math.Min(count, cfg.ARecordLimit);

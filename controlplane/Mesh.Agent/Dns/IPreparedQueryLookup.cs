@@ -16,5 +16,6 @@ internal interface IPreparedQueryLookup
 /// <param name="Service">The service the query looked up (for <c>service_ttl</c> when the query sets no TTL).</param>
 /// <param name="Nodes">The healthy instances, filtered and ordered by the query.</param>
 /// <param name="Ttl">The query's <c>DNS.TTL</c>, if it sets one.</param>
-/// <param name="Ordered">Whether the order is meaningful (<c>Near</c>) and must be kept instead of shuffled per response.</param>
-internal sealed record PreparedQueryHit(string Service, IReadOnlyList<ServiceHealth> Nodes, TimeSpan? Ttl, bool Ordered);
+/// <param name="NearNode">The node whose instances come first (the query's <c>Near</c>), or null: those stay in front of
+/// every response while the rest are shuffled.</param>
+internal sealed record PreparedQueryHit(string Service, IReadOnlyList<ServiceHealth> Nodes, TimeSpan? Ttl, string? NearNode);

@@ -188,8 +188,9 @@ public sealed partial class AgentHost : IAsyncDisposable
         if (config.Ports.Dns != -1)
         {
             var counters = new Dns.DnsCounters();
-            var resolver = new Dns.DnsResolver(config.Domain, config.Dns.AltDomain, identity.Datacenter, identity.NodeName, queries: null);
-            var cache = new Dns.DnsAnswerCache(store, resolver, queries: null);
+            var queries = new Dns.PreparedQueryLookup(new Queries.PreparedQueryExecutor(Random.Shared), identity.NodeName);
+            var resolver = new Dns.DnsResolver(config.Domain, config.Dns.AltDomain, identity.Datacenter, identity.NodeName, queries);
+            var cache = new Dns.DnsAnswerCache(store, resolver, queries);
             var dnsConfig = config.Dns;
             var responder = new Dns.DnsResponder(cache, () => dnsConfig, counters);
             try
