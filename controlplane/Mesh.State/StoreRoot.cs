@@ -40,6 +40,10 @@ internal sealed record StoreRoot
     /// <summary>Prepared-query IDs tied to each session: derived, so ending a session finds its queries without a scan.</summary>
     public ImmutableDictionary<string, ImmutableSortedSet<string>> QueriesBySession { get; init; } =
         ImmutableDictionary.Create<string, ImmutableSortedSet<string>>(StringComparer.Ordinal);
+    /// <summary>The Connect CA's configuration (null until the CA is initialized).</summary>
+    public CaConfiguration? CaConfig { get; init; }
+    /// <summary>The Connect CA's roots: one active, and rotated-out ones until their leaves expire.</summary>
+    public ImmutableArray<CaRoot> CaRoots { get; init; } = [];
     /// <summary>Per table, the log index of the last commit that changed it.</summary>
     public ImmutableDictionary<string, ulong> TableIndexes { get; init; } = ImmutableDictionary.Create<string, ulong>(StringComparer.Ordinal);
 

@@ -19,6 +19,7 @@ namespace Mesh.State.Commands;
 [JsonDerivedType(typeof(PreparedQueryCreateCommand), "query-create")]
 [JsonDerivedType(typeof(PreparedQueryUpdateCommand), "query-update")]
 [JsonDerivedType(typeof(PreparedQueryDeleteCommand), "query-delete")]
+[JsonDerivedType(typeof(CaSetCommand), "ca-set")]
 public abstract record Command
 {
     /// <summary>The proposer's clock (UTC) when it proposed the command.</summary>
@@ -81,6 +82,12 @@ public sealed record PreparedQueryUpdateCommand(PreparedQuery Query) : Command;
 
 /// <summary>Deletes a prepared query, which must exist.</summary>
 public sealed record PreparedQueryDeleteCommand(string ID) : Command;
+
+/// <summary>
+/// Sets the Connect CA configuration and roots together. <see cref="CasIndex"/>, when given, must equal the
+/// configuration's current <c>ModifyIndex</c> (0: no configuration yet), or nothing changes and the result is false.
+/// </summary>
+public sealed record CaSetCommand(CaConfiguration Config, IReadOnlyList<CaRoot> Roots, ulong? CasIndex) : Command;
 
 /// <summary>One result of a transaction operation: the entry it read or wrote (writes report no value).</summary>
 public sealed record TxnResult(KvEntry KV);

@@ -52,6 +52,7 @@ public sealed class StateMachine : IStateMachine
                 PreparedQueryCreateCommand c => QueryCreate(txn, c.Query),
                 PreparedQueryUpdateCommand u => QueryUpdate(txn, u.Query),
                 PreparedQueryDeleteCommand d => QueryDelete(txn, d.ID),
+                CaSetCommand ca => txn.CaSet(ca.Config, ca.Roots, ca.CasIndex) ? CommandResult.True : new CommandResult(false, "the CA configuration changed since it was read"),
                 _ => new CommandResult(false, $"unknown command {command.GetType().Name}"),
             };
         }

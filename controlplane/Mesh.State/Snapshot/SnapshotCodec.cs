@@ -11,13 +11,13 @@ namespace Mesh.State.Snapshot;
 /// never disagree with the rows.
 /// </summary>
 /// <remarks>
-/// Versions: 1 (KV, tombstones, sessions, nodes, checks, services); 2 adds prepared queries. A version-2 reader
-/// restores a version-1 image as having no prepared queries; an older reader refuses a newer image rather than drop
-/// tables it does not know.
+/// Versions: 1 (KV, tombstones, sessions, nodes, checks, services); 2 adds prepared queries; 3 adds the Connect CA
+/// (configuration and roots). A reader restores an older image as having none of the later tables; an older reader
+/// refuses a newer image rather than drop tables it does not know.
 /// </remarks>
 internal static class SnapshotCodec
 {
-    private const int FormatVersion = 2;
+    private const int FormatVersion = 3;
 
     private static readonly JsonSerializerOptions Options = new()
     {
@@ -27,13 +27,14 @@ internal static class SnapshotCodec
     private sealed record Image(
         int Version, ulong Index, IReadOnlyDictionary<string, ulong> TableIndexes, IReadOnlyList<KvEntry> Kv,
         IReadOnlyList<Tombstone> Tombstones, IReadOnlyList<Session> Sessions, IReadOnlyList<Node> Nodes,
-        IReadOnlyList<HealthCheck> Checks, IReadOnlyList<ServiceInstance>? Services, IReadOnlyList<PreparedQuery>? PreparedQueries = null);
+        IReadOnlyList<HealthCheck> Checks, IReadOnlyList<ServiceInstance>? Services, IReadOnlyList<PreparedQuery>? PreparedQueries = null,
+        CaConfiguration? CaConfig = null, IReadOnlyList<CaRoot>? CaRoots = null);
 
     public static void Write(StoreRoot root, Stream destination)
     {
         var image = new Image(FormatVersion, root.Index, root.TableIndexes, root.Kv.All().ToList(),
             root.Tombstones.All().ToList(), root.Sessions.All().ToList(), root.Nodes.All().ToList(), root.Checks.All().ToList(),
-            root.Services.All().ToList(), root.PreparedQueries.All().ToList());
+            root.Services.All().ToList(), root.PreparedQueries.All().ToList(), root.CaConfig, root.CaRoots);
         JsonSerializer.Serialize(destination, image, Options);
     }
 
@@ -82,6 +83,8 @@ internal static class SnapshotCodec
 
         return StoreRoot.Empty with
         {
+            CaConfig = image.CaConfig,
+            CaRoots = [.. image.CaRoots ?? []],
             PreparedQueries = OrderedTable<PreparedQuery>.From(queries, q => q.ID),
             QueryNames = queryNames.ToImmutable(),
             QueryTemplates = templates.ToImmutable(),

@@ -18,6 +18,8 @@ public static class TableNames
     /// <summary>Watch-only table keyed by node name: fires when the node, its services or its checks change.</summary>
     public const string NodeNames = "nodes.name";
     public const string PreparedQueries = "prepared-queries";
+    public const string CaConfig = "connect-ca-config";
+    public const string CaRoots = "connect-ca-roots";
 
     /// <summary>The index entry that moves whenever an instance of <paramref name="service"/> or its checks change.</summary>
     public static string ServiceIndex(string service) => "service." + service;
