@@ -132,11 +132,7 @@ public static class AgentTls
         if (options.PermittedDnsDomains.Count > 0)
             request.CertificateExtensions.Add(NameConstraints(options.PermittedDnsDomains.Distinct(StringComparer.OrdinalIgnoreCase)));
         if (options.ClusterId is { Length: > 0 } clusterId)
-        {
-            var san = new SubjectAlternativeNameBuilder();
-            san.AddUri(SpiffeId.Authority($"{clusterId}.{options.Domain}").ToUri());
-            request.CertificateExtensions.Add(san.Build(false));
-        }
+            request.CertificateExtensions.Add(UriSan(SpiffeId.Authority($"{clusterId}.{options.Domain}").ToString()));
         using var cert = request.Create(request.SubjectName, X509SignatureGenerator.CreateForECDsa(key), now - CertificateFactory.Backdate,
             notAfter, serial);
         return new PemPair(CertificateFactory.ToPem(cert), key.ExportECPrivateKeyPem() + "\n");
@@ -289,6 +285,19 @@ public static class AgentTls
         }
         // Critical, as Consul marks it: a verifier that cannot enforce the constraint must reject rather than ignore it.
         return new X509Extension(NameConstraintsOid, writer.Encode(), critical: true);
+    }
+
+    /// <summary>
+    /// A subject-alternative-name extension holding one URI exactly as written: <see cref="SubjectAlternativeNameBuilder"/>
+    /// takes a <see cref="Uri"/>, which turns <c>spiffe://host</c> into <c>spiffe://host/</c>, and Consul's signing ID
+    /// has no trailing slash.
+    /// </summary>
+    private static X509Extension UriSan(string uri)
+    {
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        using (writer.PushSequence())
+            writer.WriteCharacterString(UniversalTagNumber.IA5String, uri, new Asn1Tag(TagClass.ContextSpecific, 6));
+        return new X509Extension("2.5.29.17", writer.Encode(), critical: false);
     }
 
     /// <summary>Builds the chain from <paramref name="cert"/> to <paramref name="ca"/> as the only trust anchor.</summary>
