@@ -7,6 +7,7 @@ using Mesh.Cli.Commands.Kv;
 using Mesh.Cli.Commands.Lock;
 using Mesh.Cli.Commands.Maint;
 using Mesh.Cli.Commands.Services;
+using Mesh.Cli.Commands.Tls;
 using Mesh.Cli.Commands.Version;
 using Mesh.Cli.Commands.Watch;
 
@@ -48,6 +49,11 @@ internal sealed class CommandTable
         Add("validate", s => new ValidateCommand(s), services);
         Add("services deregister", s => new ServicesDeregisterCommand(s), services);
         Add("services register", s => new ServicesRegisterCommand(s), services);
+        Add("tls", s => new TlsCommand(s, this), services);
+        Add("tls ca", s => new TlsCaCommand(s, this), services);
+        Add("tls ca create", s => new TlsCaCreateCommand(s), services);
+        Add("tls cert", s => new TlsCertCommand(s, this), services);
+        Add("tls cert create", s => new TlsCertCreateCommand(s), services);
         Add("version", s => new VersionCommand(s), services);
         Add("watch", s => new WatchCommand(s), services);
     }

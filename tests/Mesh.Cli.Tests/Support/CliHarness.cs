@@ -21,6 +21,9 @@ internal sealed class CliHarness
     public string Stdin { get; set; } = "";
     public bool UseNetwork { get; set; }
 
+    /// <summary>The directory commands that create files work in (null: the process's current directory).</summary>
+    public string? WorkingDirectory { get; set; }
+
     public LockTimings LockTimings { get; set; } = new()
     {
         RetryTime = TimeSpan.FromMilliseconds(50),
@@ -46,6 +49,7 @@ internal sealed class CliHarness
         };
         var ctx = new CliContext(new LockedWriter(_out), new LockedWriter(_err), new StringReader(Stdin),
             name => Env.TryGetValue(name, out var v) ? v : null, cancellation);
+        if (WorkingDirectory is not null) ctx = ctx with { WorkingDirectory = WorkingDirectory };
         var code = await new CommandTable(services).RunAsync(ctx, args);
         lock (_out) lock (_err) return new CliRun(code, _out.ToString(), _err.ToString());
     }
