@@ -287,18 +287,7 @@ public static class AgentTls
         return new X509Extension(NameConstraintsOid, writer.Encode(), critical: true);
     }
 
-    /// <summary>
-    /// A subject-alternative-name extension holding one URI exactly as written: <see cref="SubjectAlternativeNameBuilder"/>
-    /// takes a <see cref="Uri"/>, which turns <c>spiffe://host</c> into <c>spiffe://host/</c>, and Consul's signing ID
-    /// has no trailing slash.
-    /// </summary>
-    private static X509Extension UriSan(string uri)
-    {
-        var writer = new AsnWriter(AsnEncodingRules.DER);
-        using (writer.PushSequence())
-            writer.WriteCharacterString(UniversalTagNumber.IA5String, uri, new Asn1Tag(TagClass.ContextSpecific, 6));
-        return new X509Extension("2.5.29.17", writer.Encode(), critical: false);
-    }
+    private static X509Extension UriSan(string uri) => SanExtension.Create([uri], [], []);
 
     /// <summary>Builds the chain from <paramref name="cert"/> to <paramref name="ca"/> as the only trust anchor.</summary>
     private static void Verify(X509Certificate2 ca, X509Certificate2 cert, DateTimeOffset now)

@@ -54,11 +54,7 @@ public static class CertificateFactory
             X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyAgreement | X509KeyUsageFlags.KeyEncipherment, true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
             [new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], false));
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddUri(id.ToUri());
-        foreach (var dns in dnsNames) san.AddDnsName(dns);
-        foreach (var ip in ips) san.AddIpAddress(ip);
-        request.CertificateExtensions.Add(san.Build(false));
+        request.CertificateExtensions.Add(SanExtension.Create([id.ToString()], dnsNames, ips));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(KeyId(publicKey), false));
         request.CertificateExtensions.Add(issuer.AuthorityKeyIdentifier);
         return request.Create(issuer.Certificate.SubjectName, issuer.Generator, now - Backdate, Clamp(now + ttl, issuer.Certificate), NewSerial());
@@ -90,9 +86,7 @@ public static class CertificateFactory
         request.CertificateExtensions.Add(new X509KeyUsageExtension(
             X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign | X509KeyUsageFlags.DigitalSignature, true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(KeyId(request.PublicKey), false));
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddUri(SpiffeId.Authority(trustDomain).ToUri());
-        request.CertificateExtensions.Add(san.Build(false));
+        request.CertificateExtensions.Add(SanExtension.Create([SpiffeId.Authority(trustDomain).ToString()], [], []));
     }
 
     private static DateTimeOffset Clamp(DateTimeOffset notAfter, X509Certificate2 issuer) =>

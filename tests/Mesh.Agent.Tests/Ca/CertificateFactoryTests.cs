@@ -65,7 +65,8 @@ public sealed class CertificateFactoryTests : IDisposable
         Assert.Contains("CA:FALSE", text);
         var rootText = await Openssl.OkAsync(_dir, "x509", "-in", "root.pem", "-noout", "-text");
         Assert.Contains("CA:TRUE", rootText);
-        Assert.Contains($"URI:spiffe://{ClusterId}.consul", rootText);
+        // Exactly the trust domain, no trailing slash: SPIFFE IDs compare as strings.
+        Assert.Contains($"URI:spiffe://{ClusterId}.consul\n", rootText);
     }
 
     [Fact]
