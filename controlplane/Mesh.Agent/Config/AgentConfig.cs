@@ -63,6 +63,9 @@ public sealed record AgentConfig
     /// <summary>Whether script checks (<c>Args</c>) may run: off by default, as in Consul, since they run commands.</summary>
     public bool EnableScriptChecks { get; init; }
 
+    /// <summary>Connect: the CA and the endpoints that use it.</summary>
+    public ConnectConfig Connect { get; init; } = new();
+
     /// <summary>The address other nodes reach this one on.</summary>
     public string EffectiveAdvertiseAddr =>
         AdvertiseAddr.Length > 0 ? AdvertiseAddr : BindAddr is "0.0.0.0" or "::" or "" ? "127.0.0.1" : BindAddr;
@@ -72,3 +75,16 @@ public sealed record AgentConfig
 /// <param name="Source">File and position, e.g. <c>web.json: services[1]</c>.</param>
 /// <param name="Json">The definition as written.</param>
 public sealed record ConfigDefinition(string Source, string Json);
+
+/// <summary>The <c>connect</c> block: whether Connect runs, and the CA's provider and settings when it is first made.</summary>
+public sealed record ConnectConfig
+{
+    /// <summary>Whether Connect runs (on in dev mode, the one mode this version has, as Consul's <c>-dev</c> does).</summary>
+    public bool Enabled { get; init; } = true;
+
+    /// <summary>The CA provider (<c>ca_provider</c>): <c>consul</c>, the built-in CA.</summary>
+    public string CaProvider { get; init; } = "consul";
+
+    /// <summary>The CA's settings (<c>ca_config</c>) as a JSON object; they apply when the CA is first made.</summary>
+    public string CaConfigJson { get; init; } = "{}";
+}

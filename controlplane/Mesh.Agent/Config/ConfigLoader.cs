@@ -106,6 +106,7 @@ public static class ConfigLoader
         "alt_domain" => c with { Dns = c.Dns with { AltDomain = Str(file, p) } },
         "recursors" => c with { Dns = c.Dns with { Recursors = [.. Strings(file, p)] } },
         "dns_config" => c with { Dns = ApplyDns(c.Dns, file, p.Value) },
+        "connect" => c with { Connect = ApplyConnect(c.Connect, file, p.Value) },
         _ => throw new ConfigException($"config file \"{file}\": invalid config key {p.Name}"),
     };
 
@@ -196,6 +197,36 @@ public static class ConfigLoader
             };
         }
         return dns;
+    }
+
+    private static ConnectConfig ApplyConnect(ConnectConfig connect, string file, JsonElement e)
+    {
+        if (e.ValueKind != JsonValueKind.Object) throw new ConfigException($"config file \"{file}\": connect must be an object");
+        foreach (var p in e.EnumerateObject())
+        {
+            connect = p.Name switch
+            {
+                "enabled" => connect with { Enabled = Bool(file, p) },
+                "ca_provider" => connect with { CaProvider = Str(file, p) },
+                "ca_config" => connect with { CaConfigJson = CaConfig(file, p) },
+                _ => throw new ConfigException($"config file \"{file}\": invalid config key connect.{p.Name}"),
+            };
+        }
+        return connect;
+    }
+
+    /// <summary>A <c>ca_config</c> object, checked now so a bad value stops the agent with the file's name.</summary>
+    private static string CaConfig(string file, JsonProperty p)
+    {
+        try
+        {
+            _ = Connect.CaSettings.Parse(p.Value);
+        }
+        catch (ConfigException ex)
+        {
+            throw new ConfigException($"config file \"{file}\": connect.ca_config: {ex.Message}");
+        }
+        return p.Value.GetRawText();
     }
 
     /// <summary>Keeps <paramref name="dns"/> as it is once a key's value has been checked.</summary>

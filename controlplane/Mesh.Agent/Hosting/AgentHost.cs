@@ -41,13 +41,15 @@ public sealed partial class AgentHost : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly AgentLoggerProvider _logs;
     private readonly Dns.DnsServer? _dns;
+    private readonly ConnectParts? _connect;
     private int _disposed;
 
     private AgentHost(WebApplication app, IReplicatedLog log, SessionTimers sessionTimers, StateStore store, AgentConfig config,
         AgentIdentity identity, IReadOnlyList<Uri> httpAddresses, TombstoneReaper reaper, ILogger logger, AgentLoggerProvider logs,
-        Local.LocalState local, Local.AntiEntropy antiEntropy, Local.ConfigDefinitions definitions, Dns.DnsServer? dns)
+        Local.LocalState local, Local.AntiEntropy antiEntropy, Local.ConfigDefinitions definitions, Dns.DnsServer? dns, ConnectParts? connect)
     {
         _dns = dns;
+        _connect = connect;
         _local = local;
         _definitions = definitions;
         _app = app;
@@ -84,8 +86,13 @@ public sealed partial class AgentHost : IAsyncDisposable
         : Task.Delay(Timeout.Infinite, _app.Lifetime.ApplicationStopping).ContinueWith(static _ => { }, TaskScheduler.Default);
 
     /// <summary>Starts an agent with <paramref name="config"/>, logging to <paramref name="output"/>.</summary>
+    /// <param name="config">The configuration.</param>
+    /// <param name="output">Where logs go.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <param name="time">The clock every timer of the agent uses; the system clock unless a test substitutes its own.</param>
     /// <exception cref="ConfigException">The configuration cannot run (a mode this version lacks, a bad address...).</exception>
-    public static async Task<AgentHost> StartAsync(AgentConfig config, TextWriter output, CancellationToken cancellationToken = default)
+    public static async Task<AgentHost> StartAsync(AgentConfig config, TextWriter output, CancellationToken cancellationToken = default,
+        TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(output);
@@ -107,7 +114,7 @@ public sealed partial class AgentHost : IAsyncDisposable
         var identity = new AgentIdentity(
             string.IsNullOrEmpty(config.NodeId) ? Guid.NewGuid().ToString() : config.NodeId,
             config.NodeName, config.Datacenter, config.EffectiveAdvertiseAddr, DateTime.UtcNow);
-        var time = TimeProvider.System;
+        time ??= TimeProvider.System;
         var store = new StateStore();
         var fsm = new StateMachine(store);
         var serverAddr = $"{identity.AdvertiseAddr}:{config.Ports.Server.ToString(CultureInfo.InvariantCulture)}";
@@ -207,7 +214,24 @@ public sealed partial class AgentHost : IAsyncDisposable
             }
             RegisterDnsGauges(metrics, counters, cache);
         }
-        var host = new AgentHost(app, log, sessionTimers, store, config, identity, addresses, reaper, logger, logs, local, antiEntropy, definitions, dns);
+        ConnectParts? connect = null;
+        if (config.Connect.Enabled)
+        {
+            try
+            {
+                connect = await StartConnectAsync(config, store, writer, identity, time, loggerFactory, metrics, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                // A CA that cannot start (a stored key that does not load) stops the agent: nothing may keep listening.
+                if (dns is not null) await dns.DisposeAsync().ConfigureAwait(false);
+                await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                await app.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+            api.Connect = new ConnectServices(connect.Ca, connect.Leaves, new Connect.DefaultPolicyAuthorizer());
+        }
+        var host = new AgentHost(app, log, sessionTimers, store, config, identity, addresses, reaper, logger, logs, local, antiEntropy, definitions, dns, connect);
         hostRef = host;
         if (config.PidFile.Length > 0) await File.WriteAllTextAsync(config.PidFile, Environment.ProcessId.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
         host.LogStarted(identity.NodeName, identity.NodeId, identity.Datacenter);
@@ -232,6 +256,37 @@ public sealed partial class AgentHost : IAsyncDisposable
             throw new ConfigException($"invalid DNS alt domain \"{config.Dns.AltDomain}\"");
         foreach (var r in config.Dns.Recursors) _ = Dns.DnsForwarder.ParseRecursor(r);
         _ = DnsAddresses(config);
+    }
+
+    private static async Task<ConnectParts> StartConnectAsync(AgentConfig config, StateStore store, StateWriter writer, AgentIdentity identity,
+        TimeProvider time, ILoggerFactory loggerFactory, Metrics metrics, CancellationToken ct)
+    {
+        var ca = new Connect.CaManager(store, writer, identity, time, loggerFactory.CreateLogger<Connect.CaManager>());
+        using var caConfig = System.Text.Json.JsonDocument.Parse(config.Connect.CaConfigJson);
+        var settings = Connect.CaSettings.Parse(caConfig.RootElement);
+        await ca.InitializeAsync(config.Connect.CaProvider, settings, ct).ConfigureAwait(false);
+        var leaves = new Connect.LeafCertificates(ca, store, identity.Datacenter, time, loggerFactory.CreateLogger<Connect.LeafCertificates>());
+        var stopping = new CancellationTokenSource();
+        // Rotated-out roots are checked hourly: they outlive their last leaf by hours at the least.
+        var loops = Task.WhenAll(ca.RunAsync(TimeSpan.FromHours(1), stopping.Token), leaves.RunAsync(stopping.Token));
+        metrics.Gauge("connect.ca.leaves_signed", () => ca.Signed);
+        metrics.Gauge("connect.ca.rate_limited", () => ca.RateLimited);
+        metrics.Gauge("connect.leaves.issued", () => leaves.Issued);
+        metrics.Gauge("connect.leaves.kept", () => leaves.Count);
+        return new ConnectParts(ca, leaves, stopping, loops);
+    }
+
+    /// <summary>The running Connect pieces and their background loops.</summary>
+    private sealed record ConnectParts(Connect.CaManager Ca, Connect.LeafCertificates Leaves, CancellationTokenSource Stopping, Task Loops)
+    {
+        public async Task StopAsync()
+        {
+            await Stopping.CancelAsync().ConfigureAwait(false);
+            await Loops.ConfigureAwait(false);
+            await Leaves.DisposeAsync().ConfigureAwait(false);
+            Ca.Dispose();
+            Stopping.Dispose();
+        }
     }
 
     private static IEnumerable<IPAddress> DnsAddresses(AgentConfig config)
@@ -300,6 +355,7 @@ public sealed partial class AgentHost : IAsyncDisposable
         LogStopping();
         _stopping.Cancel();
         if (_dns is not null) await _dns.DisposeAsync().ConfigureAwait(false);
+        if (_connect is not null) await _connect.StopAsync().ConfigureAwait(false);
         try
         {
             await _app.StopAsync().ConfigureAwait(false);

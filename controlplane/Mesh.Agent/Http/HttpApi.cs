@@ -132,6 +132,11 @@ internal sealed partial class HttpApi
         Map("/v1/health/state/", true, ["GET"], HealthState);
         Map("/v1/health/service/", true, ["GET"], HealthService);
         Map("/v1/health/connect/", true, ["GET"], HealthConnect);
+        Map("/v1/connect/ca/roots", false, ["GET"], CaRoots);
+        Map("/v1/connect/ca/configuration", false, ["GET", "PUT"], CaConfiguration);
+        Map("/v1/agent/connect/ca/roots", false, ["GET"], CaRoots);
+        Map("/v1/agent/connect/ca/leaf/", true, ["GET"], AgentConnectLeaf);
+        Map("/v1/agent/connect/authorize", false, ["POST", "PUT"], AgentConnectAuthorize);
         Map("/v1/query", false, ["GET", "POST"], QueryGeneral);
         // Execute and explain (GET only) share this prefix; QuerySpecific refuses other methods on them.
         Map("/v1/query/", true, ["GET", "PUT", "DELETE"], QuerySpecific);

@@ -1,0 +1,27 @@
+using Mesh.Ca.Identity;
+using Mesh.State;
+
+namespace Mesh.Agent.Connect;
+
+/// <summary>Whether a connection is allowed, and why (what <c>/v1/agent/connect/authorize</c> answers).</summary>
+/// <param name="Authorized">Allowed or not.</param>
+/// <param name="Reason">Why, for people.</param>
+public sealed record AuthorizeDecision(bool Authorized, string Reason);
+
+/// <summary>
+/// Decides whether <paramref name="Source"/> may connect to a destination service. Intentions plug in here; until they
+/// exist every connection falls to the default policy.
+/// </summary>
+public interface IConnectAuthorizer
+{
+    /// <summary>The decision for a connection from <paramref name="source"/> to <paramref name="destination"/>.</summary>
+    AuthorizeDecision Authorize(StateView view, SpiffeId source, string destination);
+}
+
+/// <summary>The default policy alone: allow, as Consul does when no intention matches and ACLs default to allow.</summary>
+public sealed class DefaultPolicyAuthorizer : IConnectAuthorizer
+{
+    /// <inheritdoc/>
+    public AuthorizeDecision Authorize(StateView view, SpiffeId source, string destination) =>
+        new(true, "Default behavior configured by ACLs");
+}
