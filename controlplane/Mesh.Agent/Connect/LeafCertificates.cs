@@ -133,51 +133,46 @@ public sealed partial class LeafCertificates : IAsyncDisposable
         Task<IssuedLeaf> task;
         lock (entry.Gate)
         {
-            // One issuance per service at a time: every caller waiting for a first leaf shares it.
-            task = entry.Issuing ??= IssueLoopAsync(entry);
+            // One issuance per service at a time: every caller waiting for a leaf shares the one in flight. A finished
+            // one is never reused (it may even have finished synchronously, inside this lock).
+            if (entry.Issuing is not { IsCompleted: false }) entry.Issuing = IssueLoopAsync(entry);
+            task = entry.Issuing;
         }
         return task.WaitAsync(ct);
     }
 
     private async Task<IssuedLeaf> IssueLoopAsync(Entry entry)
     {
-        try
+        var token = _stopping.Token;
+        while (true)
         {
-            var token = _stopping.Token;
-            while (true)
+            token.ThrowIfCancellationRequested();
+            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var id = SpiffeId.Service(_ca.TrustDomain, _datacenter, entry.Service);
+            var request = new CertificateRequest($"CN={entry.Service}", key, HashAlgorithmName.SHA256);
+            var san = new SubjectAlternativeNameBuilder();
+            san.AddUri(id.ToUri());
+            request.CertificateExtensions.Add(san.Build());
+            SignedLeaf signed;
+            try
             {
-                token.ThrowIfCancellationRequested();
-                using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-                var id = SpiffeId.Service(_ca.TrustDomain, _datacenter, entry.Service);
-                var request = new CertificateRequest($"CN={entry.Service}", key, HashAlgorithmName.SHA256);
-                var san = new SubjectAlternativeNameBuilder();
-                san.AddUri(id.ToUri());
-                request.CertificateExtensions.Add(san.Build());
-                SignedLeaf signed;
-                try
-                {
-                    signed = _ca.Sign(request.CreateSigningRequestPem());
-                }
-                catch (CaRateLimitedException limited)
-                {
-                    // Wait out the limit with jitter, so retries from many services do not arrive in lockstep.
-                    var pause = limited.RetryAfter + TimeSpan.FromMilliseconds(Random.Shared.Next(10, 250));
-                    await Task.Delay(pause, _time, token).ConfigureAwait(false);
-                    continue;
-                }
-                var leaf = new IssuedLeaf(entry.Service, signed.Id, signed.CertPem, key.ExportECPrivateKeyPem(), signed.SerialNumber,
-                    signed.ValidAfter, signed.ValidBefore, NextIndex(), signed.RootId);
-                Interlocked.Increment(ref _issued);
-                Publish(entry, leaf);
-                var lifetime = leaf.ValidBefore - leaf.ValidAfter;
-                var renewAt = leaf.ValidAfter + lifetime * (0.6 + 0.3 * Random.Shared.NextDouble());
-                Schedule(entry, renewAt - _time.GetUtcNow().UtcDateTime);
-                return leaf;
+                signed = _ca.Sign(request.CreateSigningRequestPem());
             }
-        }
-        finally
-        {
-            lock (entry.Gate) entry.Issuing = null;
+            catch (CaRateLimitedException limited)
+            {
+                // Wait out the limit with jitter, so retries from many services do not arrive in lockstep.
+                var pause = limited.RetryAfter + TimeSpan.FromMilliseconds(Random.Shared.Next(10, 250));
+                await Task.Delay(pause, _time, token).ConfigureAwait(false);
+                continue;
+            }
+            var leaf = new IssuedLeaf(entry.Service, signed.Id, signed.CertPem, key.ExportECPrivateKeyPem(), signed.SerialNumber,
+                signed.ValidAfter, signed.ValidBefore, NextIndex(), signed.RootId);
+            Interlocked.Increment(ref _issued);
+            Publish(entry, leaf);
+            var lifetime = leaf.ValidBefore - leaf.ValidAfter;
+            var renewAt = leaf.ValidAfter + lifetime * (0.6 + 0.3 * Random.Shared.NextDouble());
+            Schedule(entry, renewAt - _time.GetUtcNow().UtcDateTime);
+            return leaf;
         }
     }
 

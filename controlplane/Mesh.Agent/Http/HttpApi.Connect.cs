@@ -130,6 +130,49 @@ internal sealed partial class HttpApi
         await JsonOut.WriteBoolAsync(r.Http, Pretty(r), true).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// <c>POST /v1/connect/ca/sign</c>: signs a CSR (<c>{"CSR": "&lt;pem&gt;"}</c>). Consul offers this to agents as the
+    /// server RPC <c>ConnectCA.Sign</c>; here it is HTTP, for tools and proxies that bring their own key. Over the signing
+    /// rate it answers 429 with <c>Retry-After</c>.
+    /// </summary>
+    private async Task CaSign(ApiRequest r)
+    {
+        var connect = RequireConnect();
+        var body = await r.ReadBodyAsync(MaxJsonBodySize).ConfigureAwait(false);
+        if (body.Length == 0) throw ApiException.BadRequest("Request decode failed: a body with a CSR is required");
+        using var doc = JsonIn.Parse(body);
+        if (doc.RootElement.ValueKind != JsonValueKind.Object) throw ApiException.BadRequest("Request decode failed: the body must be a JSON object");
+        var csr = JsonIn.String(doc.RootElement, "CSR") ?? throw ApiException.BadRequest("CSR is required");
+        SignedLeaf signed;
+        try
+        {
+            signed = connect.Ca.Sign(csr);
+        }
+        catch (CaRequestException ex)
+        {
+            throw ApiException.BadRequest(ex.Message);
+        }
+        catch (CaRateLimitedException ex)
+        {
+            r.Http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(ex.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            throw new ApiException(429, ex.Message);
+        }
+        await JsonOut.WriteAsync(r.Http, Pretty(r), w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("SerialNumber", signed.SerialNumber);
+            w.WriteString("CertPEM", signed.CertPem);
+            var service = signed.Id.Kind == SpiffeKind.Service;
+            w.WriteString("Service", service ? signed.Id.Name : "");
+            w.WriteString("ServiceURI", service ? signed.Id.ToString() : "");
+            w.WriteString("Agent", service ? "" : signed.Id.Name);
+            w.WriteString("AgentURI", service ? "" : signed.Id.ToString());
+            w.WriteString("ValidAfter", signed.ValidAfter);
+            w.WriteString("ValidBefore", signed.ValidBefore);
+            w.WriteEndObject();
+        }).ConfigureAwait(false);
+    }
+
     private async Task AgentConnectLeaf(ApiRequest r)
     {
         var connect = RequireConnect();

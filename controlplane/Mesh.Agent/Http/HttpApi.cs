@@ -134,6 +134,7 @@ internal sealed partial class HttpApi
         Map("/v1/health/connect/", true, ["GET"], HealthConnect);
         Map("/v1/connect/ca/roots", false, ["GET"], CaRoots);
         Map("/v1/connect/ca/configuration", false, ["GET", "PUT"], CaConfiguration);
+        Map("/v1/connect/ca/sign", false, ["POST", "PUT"], CaSign);
         Map("/v1/agent/connect/ca/roots", false, ["GET"], CaRoots);
         Map("/v1/agent/connect/ca/leaf/", true, ["GET"], AgentConnectLeaf);
         Map("/v1/agent/connect/authorize", false, ["POST", "PUT"], AgentConnectAuthorize);

@@ -21,7 +21,7 @@ internal sealed class InProcessAgent : IAsyncDisposable
     public HttpClient Client { get; }
     public string Log => _log.ToString();
 
-    public static async Task<InProcessAgent> StartAsync(Func<AgentConfig, AgentConfig>? configure = null)
+    public static async Task<InProcessAgent> StartAsync(Func<AgentConfig, AgentConfig>? configure = null, TimeProvider? time = null)
     {
         var config = new AgentConfig
         {
@@ -38,7 +38,7 @@ internal sealed class InProcessAgent : IAsyncDisposable
         };
         config = configure?.Invoke(config) ?? config;
         var agent = new InProcessAgent(null!, null!);
-        var host = await AgentHost.StartAsync(config, TextWriter.Synchronized(agent._log));
+        var host = await AgentHost.StartAsync(config, TextWriter.Synchronized(agent._log), time: time);
         var client = new HttpClient { BaseAddress = host.HttpAddresses[0], Timeout = TimeSpan.FromSeconds(30) };
         return new InProcessAgent(host, client, agent._log);
     }

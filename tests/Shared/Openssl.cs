@@ -2,12 +2,12 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace Mesh.Cli.Tests.Support;
+namespace Mesh.Tests.Shared;
 
 /// <summary>What one openssl run printed (stdout and stderr interleaved) and how it ended.</summary>
 internal sealed record OpensslRun(int ExitCode, string Output);
 
-/// <summary>Runs the openssl command line, the independent judge of the certificates <c>mesh tls</c> makes.</summary>
+/// <summary>Runs the openssl command line, the independent judge of the certificates Mesh makes.</summary>
 internal static class Openssl
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
