@@ -1,6 +1,7 @@
 using System.Text;
 using Mesh.Cli.Commands.Agent;
 using Mesh.Cli.Commands.Catalog;
+using Mesh.Cli.Commands.Connect;
 using Mesh.Cli.Commands.Event;
 using Mesh.Cli.Commands.Keygen;
 using Mesh.Cli.Commands.Kv;
@@ -30,6 +31,10 @@ internal sealed class CommandTable
         Add("catalog datacenters", s => new CatalogDatacentersCommand(s), services);
         Add("catalog nodes", s => new CatalogNodesCommand(s), services);
         Add("catalog services", s => new CatalogServicesCommand(s), services);
+        Add("connect", s => new ConnectCommand(s, this, "connect"), services);
+        Add("connect ca", s => new ConnectCommand(s, this, "connect ca"), services);
+        Add("connect ca get-config", s => new ConnectCaGetConfigCommand(s), services);
+        Add("connect ca set-config", s => new ConnectCaSetConfigCommand(s), services);
         Add("event", s => new EventCommand(s), services);
         Add("info", s => new InfoCommand(s), services);
         Add("keygen", s => new KeygenCommand(s), services);
