@@ -44,6 +44,7 @@ IScenario[] scenarios = options.Scenarios.Select(IScenario (name) => name switch
     "health-service" => new HealthServiceScenario(),
     "agent-checks" => new AgentChecksScenario(),
     "dns" => new DnsScenario(),
+    "connect-ca" => new ConnectCaScenario(),
     _ => new FanoutScenario(),
 }).ToArray();
 

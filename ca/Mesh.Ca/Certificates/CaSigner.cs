@@ -18,7 +18,19 @@ public sealed class CaSigner : IDisposable
         SubjectKeyId = Certificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault()?.SubjectKeyIdentifierBytes.ToArray()
             ?? CertificateFactory.KeyId(Certificate.PublicKey);
         AuthorityKeyIdentifier = X509AuthorityKeyIdentifierExtension.CreateFromSubjectKeyIdentifier(SubjectKeyId);
+        SignatureAlgorithm = Generator.GetSignatureAlgorithmIdentifier(Hash);
     }
+
+    /// <summary>The DER AlgorithmIdentifier of this CA's signatures.</summary>
+    public byte[] SignatureAlgorithm { get; }
+
+    /// <summary>Signs DER bytes (a TBSCertificate) the way <see cref="SignatureAlgorithm"/> says.</summary>
+    public byte[] Sign(ReadOnlySpan<byte> data) => Key switch
+    {
+        ECDsa ec => ec.SignData(data, Hash, DSASignatureFormat.Rfc3279DerSequence),
+        RSA rsa => rsa.SignData(data, Hash, RSASignaturePadding.Pkcs1),
+        _ => throw new InvalidOperationException("unsupported key"),
+    };
 
     /// <summary>The CA certificate.</summary>
     public X509Certificate2 Certificate { get; }

@@ -43,22 +43,13 @@ public static class CertificateFactory
 
     /// <summary>
     /// A leaf certificate for the requested key with <paramref name="id"/> as its only URI SAN, the given DNS and IP SANs,
-    /// key usages for TLS on both ends, and a lifetime of <paramref name="ttl"/> (never past the issuer's).
+    /// key usages for TLS on both ends (digital signature, key encipherment, key agreement; server and client auth),
+    /// its subject key ID and the issuer's as authority key ID, and a lifetime of <paramref name="ttl"/> (never past the
+    /// issuer's).
     /// </summary>
-    public static X509Certificate2 SignLeaf(CaSigner issuer, PublicKey publicKey, SpiffeId id, IEnumerable<string> dnsNames,
-        IEnumerable<IPAddress> ips, DateTimeOffset now, TimeSpan ttl)
-    {
-        var request = new CertificateRequest(new X500DistinguishedName($"CN={Escape(id.Name.Length > 0 ? id.Name : id.TrustDomain)}"), publicKey, issuer.Hash);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(
-            X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyAgreement | X509KeyUsageFlags.KeyEncipherment, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
-            [new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], false));
-        request.CertificateExtensions.Add(SanExtension.Create([id.ToString()], dnsNames, ips));
-        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(KeyId(publicKey), false));
-        request.CertificateExtensions.Add(issuer.AuthorityKeyIdentifier);
-        return request.Create(issuer.Certificate.SubjectName, issuer.Generator, now - Backdate, Clamp(now + ttl, issuer.Certificate), NewSerial());
-    }
+    public static IssuedCertificate SignLeaf(CaSigner issuer, ReadOnlySpan<byte> subjectPublicKeyInfo, SpiffeId id, IEnumerable<string> dnsNames,
+        IEnumerable<IPAddress> ips, DateTimeOffset now, TimeSpan ttl) =>
+        LeafEncoder.Sign(issuer, subjectPublicKeyInfo, id, dnsNames, ips, now - Backdate, Clamp(now + ttl, issuer.Certificate));
 
     /// <summary>The key identifier of a public key: SHA-1 of its encoded bits (RFC 5280 §4.2.1.2, method 1).</summary>
     public static byte[] KeyId(PublicKey key) => SHA1.HashData(key.EncodedKeyValue.RawData);

@@ -83,13 +83,12 @@ public sealed class BuiltinCaProvider : ICaProvider
     }
 
     /// <inheritdoc/>
-    public string SignLeaf(CsrInfo csr, SpiffeId id, TimeSpan ttl, DateTimeOffset now)
+    public IssuedCertificate SignLeaf(CsrInfo csr, SpiffeId id, TimeSpan ttl, DateTimeOffset now)
     {
         CaSigner signer;
         lock (_gate) signer = Signer;
         // Signing reads only immutable signer state, so leaves are signed outside the lock and in parallel.
-        using var cert = CertificateFactory.SignLeaf(signer, csr.PublicKey, id, csr.DnsNames, csr.IpAddresses, now, ttl);
-        return CertificateFactory.ToPem(cert);
+        return CertificateFactory.SignLeaf(signer, csr.SubjectPublicKeyInfo.Span, id, csr.DnsNames, csr.IpAddresses, now, ttl);
     }
 
     /// <inheritdoc/>
@@ -98,7 +97,7 @@ public sealed class BuiltinCaProvider : ICaProvider
         CaSigner root;
         lock (_gate) root = Root;
         var s = Settings;
-        using var cert = CertificateFactory.SignCa(root, csr.PublicKey, csr.Request.SubjectName, s.TrustDomain, now, s.IntermediateTtl);
+        using var cert = CertificateFactory.SignCa(root, csr.PublicKey, new X500DistinguishedName(csr.SubjectName.Span), s.TrustDomain, now, s.IntermediateTtl);
         return CertificateFactory.ToPem(cert);
     }
 

@@ -46,8 +46,8 @@ public interface ICaProvider : IDisposable
     /// <summary>The certificate that currently signs leaves (PEM); the root itself when the provider signs with it.</summary>
     string ActiveIntermediate();
 
-    /// <summary>Signs a leaf for <paramref name="id"/> with the requested key and names; returns the certificate (PEM).</summary>
-    string SignLeaf(CsrInfo csr, SpiffeId id, TimeSpan ttl, DateTimeOffset now);
+    /// <summary>Signs a leaf for <paramref name="id"/> with the requested key and names.</summary>
+    IssuedCertificate SignLeaf(CsrInfo csr, SpiffeId id, TimeSpan ttl, DateTimeOffset now);
 
     /// <summary>Signs a secondary datacenter's intermediate CSR (PEM out).</summary>
     string SignIntermediate(CsrInfo csr, DateTimeOffset now);

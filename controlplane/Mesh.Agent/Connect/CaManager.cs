@@ -133,15 +133,20 @@ public sealed partial class CaManager : IDisposable
     }
 
     /// <summary>Signs a leaf for the SPIFFE ID in <paramref name="csrPem"/>.</summary>
+    /// <param name="csrPem">The request.</param>
+    /// <param name="madeHere">
+    /// The request was made in this process with a key made a moment ago (the agent's own leaves), so its self-signature
+    /// proves nothing new and is not checked. Requests from elsewhere are always checked.
+    /// </param>
     /// <exception cref="CaRequestException">The CSR is malformed or names an identity this CA cannot certify.</exception>
     /// <exception cref="CaRateLimitedException">The signing limit is reached.</exception>
-    public SignedLeaf Sign(string csrPem)
+    public SignedLeaf Sign(string csrPem, bool madeHere = false)
     {
         var active = Active;
         CsrInfo csr;
         try
         {
-            csr = CsrInfo.Parse(csrPem);
+            csr = CsrInfo.Parse(csrPem, verifySignature: !madeHere);
         }
         catch (CsrException ex)
         {
@@ -158,12 +163,11 @@ public sealed partial class CaManager : IDisposable
         {
             var now = _time.GetUtcNow();
             var root = ActiveRoot();
-            var pem = active.Provider.SignLeaf(csr, id, settings.LeafCertTtl, now);
-            using var cert = X509Certificate2.CreateFromPem(pem);
+            var cert = active.Provider.SignLeaf(csr, id, settings.LeafCertTtl, now);
             Interlocked.Increment(ref _signed);
+            var pem = cert.Pem;
             var chain = root.IntermediateCerts.IsEmpty ? pem : pem + string.Concat(root.IntermediateCerts.Select(c => c.EndsWith('\n') ? c : c + "\n"));
-            return new SignedLeaf(chain, CertificateFactory.ColonHex(cert.SerialNumberBytes.Span), id, cert.NotBefore.ToUniversalTime(),
-                cert.NotAfter.ToUniversalTime(), root.ID);
+            return new SignedLeaf(chain, CertificateFactory.ColonHex(cert.Serial), id, cert.NotBefore.UtcDateTime, cert.NotAfter.UtcDateTime, root.ID);
         }
         finally
         {

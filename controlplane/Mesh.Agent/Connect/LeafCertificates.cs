@@ -156,7 +156,7 @@ public sealed partial class LeafCertificates : IAsyncDisposable
             SignedLeaf signed;
             try
             {
-                signed = _ca.Sign(request.CreateSigningRequestPem());
+                signed = _ca.Sign(request.CreateSigningRequestPem(), madeHere: true);
             }
             catch (CaRateLimitedException limited)
             {

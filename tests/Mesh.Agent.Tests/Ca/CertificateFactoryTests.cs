@@ -51,7 +51,7 @@ public sealed class CertificateFactoryTests : IDisposable
         var root = ca.GenerateRoot(now);
         var id = SpiffeId.Service(SpiffeId.TrustDomainOf(ClusterId), "dc1", "web");
         var (csr, _) = Csr(id.ToString(), ["web.example"]);
-        var leaf = ca.SignLeaf(CsrInfo.Parse(csr), id, TimeSpan.FromHours(72), now);
+        var leaf = ca.SignLeaf(CsrInfo.Parse(csr), id, TimeSpan.FromHours(72), now).Pem;
         Write("root.pem", root);
         Write("leaf.pem", leaf);
         Assert.Contains("leaf.pem: OK", await Openssl.OkAsync(_dir, "verify", "-CAfile", "root.pem", "leaf.pem"));
@@ -93,7 +93,7 @@ public sealed class CertificateFactoryTests : IDisposable
         var newRoot = X509Certificate2.CreateFromPem(newCa.GenerateRoot(now));
         Write("cross.pem", oldCa.CrossSignCa(newRoot, now));
         var id = SpiffeId.Service(SpiffeId.TrustDomainOf(ClusterId), "dc1", "db");
-        Write("leaf.pem", newCa.SignLeaf(CsrInfo.Parse(Csr(id.ToString()).CsrPem), id, TimeSpan.FromHours(1), now));
+        Write("leaf.pem", newCa.SignLeaf(CsrInfo.Parse(Csr(id.ToString()).CsrPem), id, TimeSpan.FromHours(1), now).Pem);
         // Only the old root is trusted: the chain leaf -> (new root's key, signed by the old one) -> old root.
         Assert.Contains("leaf.pem: OK", await Openssl.OkAsync(_dir, "verify", "-CAfile", "old.pem", "-untrusted", "cross.pem", "leaf.pem"));
         var alone = await Openssl.RunAsync(_dir, "verify", "-CAfile", "old.pem", "leaf.pem");
@@ -107,13 +107,31 @@ public sealed class CertificateFactoryTests : IDisposable
     public void Csr_Malformed_Refused(string pem) => Assert.Throws<CsrException>(() => CsrInfo.Parse(pem));
 
     [Fact]
-    public void Csr_TamperedSignature_Refused()
+    public void Csr_TamperedSignature_AcceptedOnlyWithoutTheCheck()
     {
         var (pem, _) = Csr("spiffe://x.consul/ns/default/dc/dc1/svc/web");
         var der = PemEncoding.Find(pem) is var f ? Convert.FromBase64String(pem[f.Base64Data]) : [];
         der[^3] ^= 0x55;
         var tampered = PemEncoding.WriteString("CERTIFICATE REQUEST", der);
         Assert.Throws<CsrException>(() => CsrInfo.Parse(tampered));
+        Assert.Equal(["spiffe://x.consul/ns/default/dc/dc1/svc/web"], CsrInfo.Parse(tampered, verifySignature: false).Uris);
+    }
+
+    [Theory]
+    [InlineData("ec")]
+    [InlineData("rsa")]
+    public void Csr_FromOpensslItself_ReadAndVerified(string kind)
+    {
+        // A CSR made by another implementation than .NET's: openssl req, with the SAN in an extension request.
+        var key = Path.Combine(_dir, "k.pem");
+        var csrPath = Path.Combine(_dir, "r.csr");
+        string[] keyArgs = kind == "ec" ? ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"] : ["-newkey", "rsa:2048"];
+        var run = Openssl.RunAsync(_dir, ["req", "-new", .. keyArgs, "-nodes", "-keyout", key, "-out", csrPath, "-subj", "/CN=api",
+            "-addext", "subjectAltName=URI:spiffe://x.consul/ns/default/dc/dc1/svc/api,DNS:api.internal"]).GetAwaiter().GetResult();
+        Assert.True(run.ExitCode == 0, run.Output);
+        var csr = CsrInfo.Parse(File.ReadAllText(csrPath));
+        Assert.Equal(["spiffe://x.consul/ns/default/dc/dc1/svc/api"], csr.Uris);
+        Assert.Equal(["api.internal"], csr.DnsNames);
     }
 
     [Fact]
@@ -160,7 +178,7 @@ public sealed class CertificateFactoryTests : IDisposable
         var now = DateTimeOffset.UtcNow;
         var root = X509Certificate2.CreateFromPem(ca.GenerateRoot(now));
         var id = SpiffeId.Service("x.consul", "dc1", "web");
-        var leaf = X509Certificate2.CreateFromPem(ca.SignLeaf(CsrInfo.Parse(Csr(id.ToString()).CsrPem), id, TimeSpan.FromDays(30), now));
+        var leaf = X509Certificate2.CreateFromPem(ca.SignLeaf(CsrInfo.Parse(Csr(id.ToString()).CsrPem), id, TimeSpan.FromDays(30), now).Pem);
         Assert.True(leaf.NotAfter <= root.NotAfter);
     }
 }
