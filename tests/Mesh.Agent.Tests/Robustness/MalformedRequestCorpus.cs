@@ -70,6 +70,8 @@ public static class MalformedRequestCorpus
         "/v1/agent/health/service/id/{id}", "/v1/agent/health/service/name/{name}", "/v1/agent/reload",
         "/v1/query", "/v1/query/", "/v1/query/{id}", "/v1/query/{name}/execute", "/v1/query/{id}/execute", "/v1/query/{name}/explain",
         "/v1/query/execute", "/v1/query/{name}/{rand}/execute",
+        "/v1/connect/ca/roots", "/v1/connect/ca/configuration", "/v1/connect/ca/sign", "/v1/agent/connect/ca/roots",
+        "/v1/agent/connect/ca/leaf/{name}", "/v1/agent/connect/ca/leaf/", "/v1/agent/connect/authorize",
     ];
 
     // Registration bodies with wrong types, missing fields and bad values. Every check target is on 127.0.0.1:

@@ -105,6 +105,13 @@ public sealed class MalformedRequestTests
             new("GET", "/v1/query/no-such-query/execute", null, [404], "execute of an unknown prepared query"),
             new("GET", "/v1/query/no-such-query/execute?limit=abc", null, [400], "execute with a malformed limit"),
             new("PUT", "/v1/query/no-such-query/execute", null, [405], "execute with a method other than GET"),
+            new("PUT", "/v1/connect/ca/configuration", Utf8("{"), [400], "CA configuration with invalid JSON"),
+            new("PUT", "/v1/connect/ca/configuration", Utf8("{\"Config\":{\"LeafCertTTL\":\"1s\"}}"), [400], "leaf TTL under 1h"),
+            new("PUT", "/v1/connect/ca/configuration", Utf8("{\"Config\":[]}"), [400], "CA Config that is not an object"),
+            new("POST", "/v1/connect/ca/sign", Utf8("{\"CSR\":\"x\"}"), [400], "CSR that is not PEM"),
+            new("POST", "/v1/connect/ca/sign", Utf8("{\"CSR\":7}"), [400], "CSR of the wrong JSON type"),
+            new("POST", "/v1/agent/connect/authorize", Utf8("{}"), [400], "authorize without a target"),
+            new("GET", "/v1/agent/connect/ca/leaf/", null, [400], "leaf without a service name"),
             new("PATCH", "/v1/kv/known", Utf8("v"), [405], "method the route does not have"),
             new("GET", "/v1/no-such-endpoint", null, [404], "unknown endpoint"),
         ];
