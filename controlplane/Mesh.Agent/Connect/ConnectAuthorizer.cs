@@ -9,7 +9,7 @@ namespace Mesh.Agent.Connect;
 public sealed record AuthorizeDecision(bool Authorized, string Reason);
 
 /// <summary>
-/// Decides whether <paramref name="Source"/> may connect to a destination service. Intentions plug in here; until they
+/// Decides whether a source service may connect to a destination service. Intentions plug in here; until they
 /// exist every connection falls to the default policy.
 /// </summary>
 public interface IConnectAuthorizer
