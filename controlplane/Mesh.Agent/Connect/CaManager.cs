@@ -50,6 +50,8 @@ public sealed partial class CaManager : IDisposable
     private readonly ILogger _logger;
     private readonly CsrRateLimiter _limiter;
     private readonly SemaphoreSlim _configGate = new(1, 1);
+    // Providers replaced by a rotation: a signing may still be using one, so they are disposed with the manager.
+    private readonly List<ICaProvider> _retired = [];
     private volatile ActiveCa? _active;
 
     /// <param name="store">The state store the CA lives in.</param>
@@ -123,7 +125,7 @@ public sealed partial class CaManager : IDisposable
                 _active = Load(theirs!, CaSettings.Parse(JsonDocument.Parse(theirs!.ConfigJson).RootElement));
                 return;
             }
-            _active = new ActiveCa(fresh, settings, SpiffeId.TrustDomainOf(clusterId), clusterId);
+            _active = new ActiveCa(fresh, settings, SpiffeId.TrustDomainOf(clusterId), clusterId, root.ID, root.IntermediateCerts);
             LogInitialized(_active.TrustDomain, root.ID, settings.Key.Type, settings.Key.Bits);
         }
         finally
@@ -162,12 +164,11 @@ public sealed partial class CaManager : IDisposable
         try
         {
             var now = _time.GetUtcNow();
-            var root = ActiveRoot();
             var cert = active.Provider.SignLeaf(csr, id, settings.LeafCertTtl, now);
             Interlocked.Increment(ref _signed);
             var pem = cert.Pem;
-            var chain = root.IntermediateCerts.IsEmpty ? pem : pem + string.Concat(root.IntermediateCerts.Select(c => c.EndsWith('\n') ? c : c + "\n"));
-            return new SignedLeaf(chain, CertificateFactory.ColonHex(cert.Serial), id, cert.NotBefore.UtcDateTime, cert.NotAfter.UtcDateTime, root.ID);
+            var chain = active.Intermediates.IsEmpty ? pem : pem + string.Concat(active.Intermediates.Select(c => c.EndsWith('\n') ? c : c + "\n"));
+            return new SignedLeaf(chain, CertificateFactory.ColonHex(cert.Serial), id, cert.NotBefore.UtcDateTime, cert.NotAfter.UtcDateTime, active.RootId);
         }
         finally
         {
@@ -237,9 +238,9 @@ public sealed partial class CaManager : IDisposable
                     ForceWithoutCrossSigning = forceWithoutCrossSigning,
                 };
                 await WriteAsync(config, updated, stored!.ModifyIndex, ct).ConfigureAwait(false);
-                _active = new ActiveCa(next, settings, active.TrustDomain, active.ClusterId);
+                _active = new ActiveCa(next, settings, active.TrustDomain, active.ClusterId, newRow.ID, newRow.IntermediateCerts);
                 active.Provider.Cleanup(providerTypeChange: provider != active.Provider.Name);
-                active.Provider.Dispose();
+                lock (_retired) _retired.Add(active.Provider);
                 LogRotated(newRow.ID, settings.Key.Type, settings.Key.Bits, !forceWithoutCrossSigning);
             }
             catch
@@ -303,7 +304,9 @@ public sealed partial class CaManager : IDisposable
         try
         {
             var provider = MakeProvider(stored.Provider, stored.ClusterID, settings, stored.ProviderState);
-            return new ActiveCa(provider, settings, SpiffeId.TrustDomainOf(stored.ClusterID), stored.ClusterID);
+            var root = _store.View().CaRoots().Roots.FirstOrDefault(r => r.Active)
+                ?? throw new CaRequestException("the stored CA configuration has no active root");
+            return new ActiveCa(provider, settings, SpiffeId.TrustDomainOf(stored.ClusterID), stored.ClusterID, root.ID, root.IntermediateCerts);
         }
         catch (CaRequestException ex)
         {
@@ -357,10 +360,21 @@ public sealed partial class CaManager : IDisposable
     public void Dispose()
     {
         _active?.Provider.Dispose();
+        lock (_retired)
+        {
+            foreach (var p in _retired) p.Dispose();
+            _retired.Clear();
+        }
         _configGate.Dispose();
     }
 
-    private sealed record ActiveCa(ICaProvider Provider, CaSettings Settings, string TrustDomain, string ClusterId);
+    /// <summary>
+    /// Everything a signing needs, swapped as one: the provider, its settings, and the root it signs under with the
+    /// certificates that chain that root to older ones. A signing that started before a rotation finishes with the old
+    /// set, consistently labelled.
+    /// </summary>
+    private sealed record ActiveCa(ICaProvider Provider, CaSettings Settings, string TrustDomain, string ClusterId, string RootId,
+        ImmutableArray<string> Intermediates);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connect CA initialized: trust domain {TrustDomain}, root {RootId} ({KeyType} {KeyBits})")]
     private partial void LogInitialized(string trustDomain, string rootId, string keyType, int keyBits);

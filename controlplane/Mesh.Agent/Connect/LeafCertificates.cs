@@ -76,7 +76,19 @@ public sealed partial class LeafCertificates : IAsyncDisposable
         var entry = _entries.GetOrAdd(service, s => new Entry(s));
         entry.LastRequested = _time.GetUtcNow().UtcDateTime;
         var current = entry.Current;
-        if (current is null || current.ValidBefore <= _time.GetUtcNow().UtcDateTime) current = await IssueAsync(entry, ct).ConfigureAwait(false);
+        if (current is null || current.ValidBefore <= _time.GetUtcNow().UtcDateTime)
+        {
+            try
+            {
+                current = await IssueAsync(entry, ct).ConfigureAwait(false);
+            }
+            catch (Exception) when (entry.Current is null && !ct.IsCancellationRequested)
+            {
+                // A service whose first leaf cannot be issued leaves nothing behind to renew.
+                _entries.TryRemove(new KeyValuePair<string, Entry>(service, entry));
+                throw;
+            }
+        }
         if (minIndex == 0 || current.Index > minIndex) return current;
 
         var changed = entry.Changed;
@@ -149,7 +161,11 @@ public sealed partial class LeafCertificates : IAsyncDisposable
             token.ThrowIfCancellationRequested();
             using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
             var id = SpiffeId.Service(_ca.TrustDomain, _datacenter, entry.Service);
-            var request = new CertificateRequest($"CN={entry.Service}", key, HashAlgorithmName.SHA256);
+            // The CA takes only the key and the SPIFFE ID from the request; the subject is built, not formatted, so a
+            // service name with commas or quotes cannot break it.
+            var subject = new X500DistinguishedNameBuilder();
+            subject.AddCommonName(entry.Service);
+            var request = new CertificateRequest(subject.Build(), key, HashAlgorithmName.SHA256);
             var san = new SubjectAlternativeNameBuilder();
             san.AddUri(id.ToUri());
             request.CertificateExtensions.Add(san.Build());
@@ -213,9 +229,10 @@ public sealed partial class LeafCertificates : IAsyncDisposable
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
         }
-        catch (Exception ex) when (ex is CaRequestException or InvalidOperationException or CryptographicException)
+        catch (Exception ex)
         {
-            // The current leaf stays until it expires; try again in a minute.
+            // Whatever went wrong, the current leaf stays until it expires and renewal is tried again in a minute:
+            // a renewal that is never rescheduled would leave the service with an expired certificate.
             LogRenewFailed(entry.Service, ex.Message);
             Schedule(entry, TimeSpan.FromMinutes(1));
         }
@@ -244,8 +261,14 @@ public sealed partial class LeafCertificates : IAsyncDisposable
             }
             if (issuing is not null)
             {
-                try { await issuing.ConfigureAwait(false); }
-                catch (OperationCanceledException) { }
+                try
+                {
+                    await issuing.ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // Stopping: an issuance that failed or was cancelled has nobody left to tell.
+                }
             }
         }
         _stopping.Dispose();

@@ -32,7 +32,7 @@ internal sealed partial class DnsResolver
                 if (DnsRecord.Pointer(DnsType.CNAME, null, ttl, fqdn) is { } cname)
                 {
                     answers.Add(cname);
-                    answers.AddRange(ResolveInside(ctx, fqdn, 0, ttl));
+                    answers.AddRange(ResolveInside(ctx, fqdn, ttl));
                 }
             }
         }

@@ -90,10 +90,10 @@ internal sealed partial class DnsResolver
                 var port = e.Service.Port;
                 var tuple = $"{e.Node.Name}:{Translate(e.Service.Address, Tagged(e.Service), DnsType.SRV)}:{port}";
                 if (!seen.Add(tuple)) continue;
-                if (InstanceRecords(ctx, e, ttl, nodeRecords, 0) is { } srv) Add(srv, e);
+                if (InstanceRecords(ctx, e, ttl, nodeRecords) is { } srv) Add(srv, e);
                 continue;
             }
-            if (InstanceRecords(ctx, e, ttl, nodeRecords, 0) is not { } entry) continue;
+            if (InstanceRecords(ctx, e, ttl, nodeRecords) is not { } entry) continue;
             // Instances sharing an address (one node, several ports) answer once.
             if (!seen.Add(Key(entry.Answers[0]))) continue;
             if (entry.Answers[0].Type == DnsType.CNAME) firstCname ??= entry;
@@ -127,7 +127,7 @@ internal sealed partial class DnsResolver
 
     /// <summary>The records of one instance, as Consul chooses them from the service's and the node's addresses.</summary>
     private DnsEntry? InstanceRecords(Lookup ctx, ServiceHealth e, uint ttl,
-        Dictionary<string, (DnsRecord[] Meta, Dictionary<string, DnsRecord> Addresses)> nodeRecords, int depth)
+        Dictionary<string, (DnsRecord[] Meta, Dictionary<string, DnsRecord> Addresses)> nodeRecords)
     {
         var serviceAddr = Translate(e.Service.Address, Tagged(e.Service), ctx.Type);
         var nodeAddr = Translate(e.Node.Address, e.Node.TaggedAddresses, ctx.Type);
@@ -140,9 +140,9 @@ internal sealed partial class DnsResolver
             return e.Node.Address != nodeAddr
                 ? FromIp(ctx, e, nodeIp, ttl, weight, port, nodeRecords)
                 : FromNode(ctx, e, nodeIp, ttl, weight, port, nodeRecords);
-        if (serviceAddr.Length == 0) return FromHostname(ctx, e, nodeAddr, ttl, weight, port, depth);
+        if (serviceAddr.Length == 0) return FromHostname(ctx, e, nodeAddr, ttl, weight, port);
         if (serviceIp is not null) return FromIp(ctx, e, serviceIp, ttl, weight, port, nodeRecords);
-        return FromHostname(ctx, e, serviceAddr, ttl, weight, port, depth);
+        return FromHostname(ctx, e, serviceAddr, ttl, weight, port);
     }
 
     private DnsEntry? FromNode(Lookup ctx, ServiceHealth e, IPAddress ip, uint ttl, ushort weight, ushort port,
@@ -172,10 +172,10 @@ internal sealed partial class DnsResolver
         return new DnsEntry([srv], [DnsRecord.Address4or6(target, ttl, Bytes(ip)), .. meta]);
     }
 
-    private DnsEntry? FromHostname(Lookup ctx, ServiceHealth e, string host, uint ttl, ushort weight, ushort port, int depth)
+    private DnsEntry? FromHostname(Lookup ctx, ServiceHealth e, string host, uint ttl, ushort weight, ushort port)
     {
         var fqdn = host.EndsWith('.') ? host : host + ".";
-        var resolved = ResolveInside(ctx, fqdn, depth, ttl);
+        var resolved = ResolveInside(ctx, fqdn, ttl);
         if (ctx.Type == DnsType.SRV)
             return DnsRecord.Srv(null, ttl, 1, weight, port, fqdn) is { } srv ? new DnsEntry([srv], resolved) : null;
         return DnsRecord.Pointer(DnsType.CNAME, null, ttl, fqdn) is { } cname ? new DnsEntry([cname, .. resolved], []) : null;
@@ -185,13 +185,14 @@ internal sealed partial class DnsResolver
     /// Follows a CNAME target that lies inside one of the agent's domains, so the answer carries its addresses.
     /// Targets outside are left to the asker's resolver, which follows CNAMEs itself.
     /// </summary>
-    private DnsRecord[] ResolveInside(Lookup ctx, string fqdn, int depth, uint ttl)
+    private DnsRecord[] ResolveInside(Lookup ctx, string fqdn, uint ttl)
     {
         var lower = fqdn.ToLowerInvariant();
         var zone = ZoneOf(lower);
-        if (zone is null || depth >= MaxCnameDepth) return [];
-        var labels = lower[..^(zone.Length + 1)];
-        var inner = Dispatch(ctx with { Type = DnsType.ANY, Zone = zone }, labels.Length == 0 ? [] : labels.Split('.'));
+        // Each hop counts: a service whose address names itself (or two that name each other) stops here.
+        if (zone is null || ctx.Depth >= MaxCnameDepth) return [];
+        var labels = lower.Length > zone.Length ? lower[..^(zone.Length + 1)] : "";
+        var inner = Dispatch(ctx with { Type = DnsType.ANY, Zone = zone, Depth = ctx.Depth + 1 }, labels.Length == 0 ? [] : labels.Split('.'));
         var records = new List<DnsRecord>();
         foreach (var entry in inner.Entries)
             foreach (var r in entry.Answers)

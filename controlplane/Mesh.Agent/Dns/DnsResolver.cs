@@ -207,6 +207,9 @@ internal sealed partial class DnsResolver
             .Select(m => DnsRecord.Txt(owner, ttl, m.Key.StartsWith("rfc1035-", StringComparison.OrdinalIgnoreCase) ? m.Value : EncodeKeyValue(m.Key, m.Value)))
             .ToArray();
 
-    /// <summary>What one lookup reads from: the view, the settings, the zone the question used, the question type.</summary>
-    private readonly record struct Lookup(StateView View, DnsConfig Cfg, string Zone, ushort Type);
+    /// <summary>
+    /// What one lookup reads from: the view, the settings, the zone the question used, the question type, and how many
+    /// CNAMEs into the domain have been followed to get here (which bounds lookups that point back at themselves).
+    /// </summary>
+    private readonly record struct Lookup(StateView View, DnsConfig Cfg, string Zone, ushort Type, int Depth = 0);
 }

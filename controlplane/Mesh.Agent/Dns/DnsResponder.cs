@@ -42,6 +42,9 @@ internal sealed class DnsResponder(DnsAnswerCache cache, Func<DnsConfig> config,
     /// <summary>Consul's ceiling on the answers of a UDP response to a client without EDNS, whatever udp_answer_limit says.</summary>
     private const int MaxUdpAnswers = 8;
 
+    /// <summary>The largest UDP payload IPv4 can carry (65,535 less the IP and UDP headers): a bigger answer could not be sent.</summary>
+    private const int MaxUdpPayload = 65_507;
+
     /// <summary>Handles <paramref name="packet"/>; on <see cref="DnsOutcome.Reply"/> the response is in the session's writer.</summary>
     public DnsOutcome Respond(ReadOnlySpan<byte> packet, DnsSession session, bool tcp)
     {
@@ -104,11 +107,12 @@ internal sealed class DnsResponder(DnsAnswerCache cache, Func<DnsConfig> config,
         if (answer.Shuffle && order.Length - answer.Pinned > 1) Random.Shared.Shuffle(order[answer.Pinned..]);
 
         var count = entries.Length;
+        // a_record_limit is a policy on every transport, not a cut for size: it never counts as truncation.
         if (answer.AddressLimited && cfg.ARecordLimit > 0) count = Math.Min(count, cfg.ARecordLimit);
-        var maxSize = tcp ? DnsLimits.MaxMessage : Math.Min(q.UdpSize, DnsLimits.MaxMessage);
+        var wanted = count;
+        var maxSize = tcp ? DnsLimits.MaxMessage : Math.Min(q.UdpSize, MaxUdpPayload);
         // Without EDNS a UDP answer is also cut to udp_answer_limit entries, as Consul does.
         if (!tcp && maxSize == DnsLimits.ClassicUdp) count = Math.Min(count, Math.Min(MaxUdpAnswers, cfg.UdpAnswerLimit));
-        var wanted = entries.Length;
 
         var authority = true;
         var extras = true;
@@ -137,7 +141,8 @@ internal sealed class DnsResponder(DnsAnswerCache cache, Func<DnsConfig> config,
         if (count < wanted)
         {
             counters.Truncated();
-            if (cfg.EnableTruncate || (count == 0 && wanted > 0)) w.SetFlags((ushort)(w.Flags | DnsFlags.Truncated));
+            // TC asks the client to retry over TCP; on TCP there is nothing further to retry on.
+            if (!tcp && (cfg.EnableTruncate || count == 0)) w.SetFlags((ushort)(w.Flags | DnsFlags.Truncated));
         }
     }
 

@@ -23,6 +23,17 @@ internal sealed partial class DnsServer : IAsyncDisposable
     /// <summary>Most TCP connections served at once; more are closed on accept.</summary>
     private const int MaxTcpConnections = 1024;
 
+    /// <summary>How long writing one answer to a TCP client may take: a client that stops reading loses its connection.</summary>
+    private static readonly TimeSpan TcpWrite = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Most UDP questions being forwarded at once. Each holds a socket for up to the recursor timeout, so without a cap a
+    /// flood of outside names could use up the process's file descriptors; over it, the asker gets SERVFAIL at once.
+    /// </summary>
+    private const int MaxForwards = 1024;
+
+    private int _forwards;
+
     private readonly DnsResponder _responder;
     private readonly DnsForwarder _forwarder;
     private readonly Func<DnsConfig> _config;
@@ -150,6 +161,12 @@ internal sealed partial class DnsServer : IAsyncDisposable
                     case DnsOutcome.Reply:
                         socket.SendTo(session.Writer.Written, SocketFlags.None, from);
                         break;
+                    case DnsOutcome.Recurse when Interlocked.Increment(ref _forwards) > MaxForwards:
+                        Interlocked.Decrement(ref _forwards);
+                        _counters.RecursorFailed();
+                        DnsResponder.ServerFailure(session, _config());
+                        socket.SendTo(session.Writer.Written, SocketFlags.None, from);
+                        break;
                     case DnsOutcome.Recurse:
                         var to = new SocketAddress(from.Family, from.Size);
                         from.Buffer.Span[..from.Size].CopyTo(to.Buffer.Span);
@@ -190,6 +207,10 @@ internal sealed partial class DnsServer : IAsyncDisposable
         catch (Exception ex)
         {
             LogUnexpected(ex);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _forwards);
         }
     }
 
@@ -263,7 +284,9 @@ internal sealed partial class DnsServer : IAsyncDisposable
                 }
                 BinaryPrimitives.WriteUInt16BigEndian(buffer, (ushort)reply.Length);
                 reply.CopyTo(buffer.AsMemory(2));
-                await client.SendAsync(buffer.AsMemory(0, reply.Length + 2), SocketFlags.None, _stopping.Token).ConfigureAwait(false);
+                using var writing = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+                writing.CancelAfter(TcpWrite);
+                await client.SendAsync(buffer.AsMemory(0, reply.Length + 2), SocketFlags.None, writing.Token).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException or IOException)

@@ -80,6 +80,19 @@ public sealed class ConnectCaApiTests : IDisposable
         Assert.Equal(leaf.GetProperty("SerialNumber").GetString(), (await LeafAsync(agent, "web")).Leaf.GetProperty("SerialNumber").GetString());
     }
 
+    [Theory]
+    [InlineData("a,b")]
+    [InlineData("quote\"d")]
+    [InlineData("cn=x+o=y")]
+    public async Task Leaf_ServiceNameWithDnSpecialCharacters_Issued(string service)
+    {
+        await using var agent = await InProcessAgent.StartAsync();
+        var (leaf, _) = await LeafAsync(agent, Uri.EscapeDataString(service));
+        Assert.Equal(service, leaf.GetProperty("Service").GetString());
+        using var cert = X509Certificate2.CreateFromPem(leaf.GetProperty("CertPEM").GetString());
+        Assert.Equal(service, cert.GetNameInfo(X509NameType.SimpleName, false));
+    }
+
     [Fact]
     public async Task MutualTls_TwoLeavesOfTheMesh_Succeeds()
     {

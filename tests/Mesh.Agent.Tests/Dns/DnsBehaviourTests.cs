@@ -87,6 +87,45 @@ public sealed class DnsBehaviourTests
     }
 
     [Fact]
+    public async Task AddressesThatNameThemselves_AnsweredWithoutLooping()
+    {
+        await using var agent = await DnsAgentFixture.StartAgentAsync();
+        var dns = agent.Host.DnsEndpoints[0];
+        // A service whose address is its own DNS name, two that name each other, and one named the bare domain.
+        await DnsAgentFixture.RegisterAsync(agent, "loop-1", "10.3.0.1", """{"Service":"selfref","Address":"selfref.service.consul","Port":1}""", null);
+        await DnsAgentFixture.RegisterAsync(agent, "loop-2", "10.3.0.2", """{"Service":"ping","Address":"pong.service.consul","Port":1}""", null);
+        await DnsAgentFixture.RegisterAsync(agent, "loop-3", "10.3.0.3", """{"Service":"pong","Address":"ping.service.consul","Port":1}""", null);
+        await DnsAgentFixture.RegisterAsync(agent, "loop-4", "10.3.0.4", """{"Service":"bare","Address":"consul","Port":1}""", null);
+        foreach (var name in new[] { "selfref", "ping", "bare" })
+        {
+            var a = await Dig.QueryAsync(dns, $"{name}.service.consul", "A");
+            Assert.Equal("NOERROR", a.Status);
+            Assert.Contains(a.Answer, r => r.Type is "CNAME" or "A");
+        }
+        Assert.Equal("NOERROR", (await Dig.QueryAsync(dns, "ping.service.consul", "SRV", "+tcp")).Status);
+    }
+
+    [Fact]
+    public async Task ARecordLimit_IsNotTruncation_NoTcEvenWithEnableTruncate()
+    {
+        await using var agent = await WithManyAsync(d => d with { ARecordLimit = 2, EnableTruncate = true }, 5);
+        var dns = agent.Host.DnsEndpoints[0];
+        var udp = await Dig.QueryAsync(dns, "many.service.consul", "A", "+ignore");
+        Assert.Equal(2, udp.Answer.Count);
+        Assert.DoesNotContain("tc", udp.Flags);
+        var tcp = await Dig.QueryAsync(dns, "many.service.consul", "A", "+tcp");
+        Assert.DoesNotContain("tc", tcp.Flags);
+    }
+
+    [Fact]
+    public async Task HugeEdnsBuffer_AnswerStillFitsOneDatagram()
+    {
+        await using var agent = await WithManyAsync(null, 3);
+        var a = await Dig.QueryAsync(agent.Host.DnsEndpoints[0], "many.service.consul", "SRV", "+bufsize=65535", "+ignore");
+        Assert.Equal(3, a.AnswersOf("SRV").Count());
+    }
+
+    [Fact]
     public async Task Answers_AreShuffled()
     {
         await using var agent = await WithManyAsync(null, 8);
