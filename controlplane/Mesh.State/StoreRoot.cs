@@ -44,6 +44,8 @@ internal sealed record StoreRoot
     public CaConfiguration? CaConfig { get; init; }
     /// <summary>The Connect CA's roots: one active, and rotated-out ones until their leaves expire.</summary>
     public ImmutableArray<CaRoot> CaRoots { get; init; } = [];
+    /// <summary>Config entries keyed <c>kind/name</c>.</summary>
+    public OrderedTable<ConfigEntryRow> ConfigEntries { get; init; } = OrderedTable<ConfigEntryRow>.Empty;
     /// <summary>Per table, the log index of the last commit that changed it.</summary>
     public ImmutableDictionary<string, ulong> TableIndexes { get; init; } = ImmutableDictionary.Create<string, ulong>(StringComparer.Ordinal);
 

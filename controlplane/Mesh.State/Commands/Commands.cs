@@ -20,6 +20,8 @@ namespace Mesh.State.Commands;
 [JsonDerivedType(typeof(PreparedQueryUpdateCommand), "query-update")]
 [JsonDerivedType(typeof(PreparedQueryDeleteCommand), "query-delete")]
 [JsonDerivedType(typeof(CaSetCommand), "ca-set")]
+[JsonDerivedType(typeof(ConfigEntrySetCommand), "config-set")]
+[JsonDerivedType(typeof(ConfigEntryDeleteCommand), "config-delete")]
 public abstract record Command
 {
     /// <summary>The proposer's clock (UTC) when it proposed the command.</summary>
@@ -88,6 +90,12 @@ public sealed record PreparedQueryDeleteCommand(string ID) : Command;
 /// configuration's current <c>ModifyIndex</c> (0: no configuration yet), or nothing changes and the result is false.
 /// </summary>
 public sealed record CaSetCommand(CaConfiguration Config, IReadOnlyList<CaRoot> Roots, ulong? CasIndex) : Command;
+
+/// <summary>Creates or replaces a config entry (validated by the proposer); with <see cref="CasIndex"/>, only if its ModifyIndex matches (0: absent).</summary>
+public sealed record ConfigEntrySetCommand(ConfigEntryRow Entry, ulong? CasIndex) : Command;
+
+/// <summary>Deletes a config entry; with <see cref="CasIndex"/>, only if its ModifyIndex matches.</summary>
+public sealed record ConfigEntryDeleteCommand(string Kind, string Name, ulong? CasIndex) : Command;
 
 /// <summary>One result of a transaction operation: the entry it read or wrote (writes report no value).</summary>
 public sealed record TxnResult(KvEntry KV);

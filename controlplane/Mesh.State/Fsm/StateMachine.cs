@@ -52,6 +52,8 @@ public sealed class StateMachine : IStateMachine
                 PreparedQueryCreateCommand c => QueryCreate(txn, c.Query),
                 PreparedQueryUpdateCommand u => QueryUpdate(txn, u.Query),
                 PreparedQueryDeleteCommand d => QueryDelete(txn, d.ID),
+                ConfigEntrySetCommand set => txn.ConfigEntrySet(set.Entry, set.CasIndex) ? CommandResult.True : CommandResult.False,
+                ConfigEntryDeleteCommand del => txn.ConfigEntryDelete(del.Kind, del.Name, del.CasIndex) ? CommandResult.True : CommandResult.False,
                 CaSetCommand ca => txn.CaSet(ca.Config, ca.Roots, ca.CasIndex) ? CommandResult.True : new CommandResult(false, "the CA configuration changed since it was read"),
                 _ => new CommandResult(false, $"unknown command {command.GetType().Name}"),
             };

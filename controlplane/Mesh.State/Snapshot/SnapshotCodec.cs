@@ -12,12 +12,12 @@ namespace Mesh.State.Snapshot;
 /// </summary>
 /// <remarks>
 /// Versions: 1 (KV, tombstones, sessions, nodes, checks, services); 2 adds prepared queries; 3 adds the Connect CA
-/// (configuration and roots). A reader restores an older image as having none of the later tables; an older reader
+/// (configuration and roots); 4 adds config entries. A reader restores an older image as having none of the later tables; an older reader
 /// refuses a newer image rather than drop tables it does not know.
 /// </remarks>
 internal static class SnapshotCodec
 {
-    private const int FormatVersion = 3;
+    private const int FormatVersion = 4;
 
     private static readonly JsonSerializerOptions Options = new()
     {
@@ -28,13 +28,13 @@ internal static class SnapshotCodec
         int Version, ulong Index, IReadOnlyDictionary<string, ulong> TableIndexes, IReadOnlyList<KvEntry> Kv,
         IReadOnlyList<Tombstone> Tombstones, IReadOnlyList<Session> Sessions, IReadOnlyList<Node> Nodes,
         IReadOnlyList<HealthCheck> Checks, IReadOnlyList<ServiceInstance>? Services, IReadOnlyList<PreparedQuery>? PreparedQueries = null,
-        CaConfiguration? CaConfig = null, IReadOnlyList<CaRoot>? CaRoots = null);
+        CaConfiguration? CaConfig = null, IReadOnlyList<CaRoot>? CaRoots = null, IReadOnlyList<ConfigEntryRow>? ConfigEntries = null);
 
     public static void Write(StoreRoot root, Stream destination)
     {
         var image = new Image(FormatVersion, root.Index, root.TableIndexes, root.Kv.All().ToList(),
             root.Tombstones.All().ToList(), root.Sessions.All().ToList(), root.Nodes.All().ToList(), root.Checks.All().ToList(),
-            root.Services.All().ToList(), root.PreparedQueries.All().ToList(), root.CaConfig, root.CaRoots);
+            root.Services.All().ToList(), root.PreparedQueries.All().ToList(), root.CaConfig, root.CaRoots, root.ConfigEntries.All().ToList());
         JsonSerializer.Serialize(destination, image, Options);
     }
 
@@ -85,6 +85,7 @@ internal static class SnapshotCodec
         {
             CaConfig = image.CaConfig,
             CaRoots = [.. image.CaRoots ?? []],
+            ConfigEntries = OrderedTable<ConfigEntryRow>.From(image.ConfigEntries ?? [], e => e.RowKey),
             PreparedQueries = OrderedTable<PreparedQuery>.From(queries, q => q.ID),
             QueryNames = queryNames.ToImmutable(),
             QueryTemplates = templates.ToImmutable(),

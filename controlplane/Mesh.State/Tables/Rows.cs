@@ -20,6 +20,7 @@ public static class TableNames
     public const string PreparedQueries = "prepared-queries";
     public const string CaConfig = "connect-ca-config";
     public const string CaRoots = "connect-ca-roots";
+    public const string ConfigEntries = "config-entries";
 
     /// <summary>The index entry that moves whenever an instance of <paramref name="service"/> or its checks change.</summary>
     public static string ServiceIndex(string service) => "service." + service;

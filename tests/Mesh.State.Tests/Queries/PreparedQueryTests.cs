@@ -355,7 +355,7 @@ public class PreparedQueryTests
     public void Restore_NewerVersion_IsRefused()
     {
         var f = new StoreFixture();
-        var ex = Assert.Throws<InvalidDataException>(() => f.Fsm.Restore(new MemoryStream("""{"Version":4,"Index":1,"TableIndexes":{},"Kv":[],"Tombstones":[],"Sessions":[],"Nodes":[],"Checks":[]}"""u8.ToArray())));
-        Assert.Contains("unsupported snapshot version 4", ex.Message);
+        var ex = Assert.Throws<InvalidDataException>(() => f.Fsm.Restore(new MemoryStream("""{"Version":5,"Index":1,"TableIndexes":{},"Kv":[],"Tombstones":[],"Sessions":[],"Nodes":[],"Checks":[]}"""u8.ToArray())));
+        Assert.Contains("unsupported snapshot version 5", ex.Message);
     }
 }
