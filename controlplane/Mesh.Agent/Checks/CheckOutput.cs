@@ -1,3 +1,4 @@
+using Mesh.State.Text;
 using System.Text;
 
 namespace Mesh.Agent.Checks;

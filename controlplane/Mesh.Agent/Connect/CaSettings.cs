@@ -1,3 +1,4 @@
+using Mesh.State.Text;
 using System.Globalization;
 using System.Text.Json;
 using Mesh.Agent.Config;

@@ -1,3 +1,4 @@
+using Mesh.State.Text;
 using System.Globalization;
 using Mesh.Agent.Config;
 using Microsoft.AspNetCore.Http;

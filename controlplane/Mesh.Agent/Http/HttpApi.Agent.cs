@@ -1,3 +1,4 @@
+using Mesh.State.Text;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -93,7 +94,7 @@ internal sealed partial class HttpApi
         w.WriteString("DataDir", _config.DataDir);
         w.WriteString("DNSDomain", _config.Domain);
         w.WriteString("LogLevel", _config.LogLevel);
-        w.WriteString("TombstoneTTL", Config.GoDuration.Format(_config.TombstoneTtl));
+        w.WriteString("TombstoneTTL", GoDuration.Format(_config.TombstoneTtl));
         w.WriteEndObject();
         w.WriteNull("Coord");
         w.WritePropertyName("Member");

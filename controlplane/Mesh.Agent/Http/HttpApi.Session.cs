@@ -1,3 +1,4 @@
+using Mesh.State.Text;
 using System.Collections.Immutable;
 using System.Text.Json;
 using Mesh.Agent.Config;

@@ -1,3 +1,4 @@
+using Mesh.State.Text;
 using Mesh.State.Tables;
 using Mesh.Agent.Checks;
 

@@ -1,3 +1,4 @@
+using Mesh.State.Text;
 using Mesh.Agent.Config;
 using Mesh.Cli.Text;
 

@@ -1,3 +1,4 @@
+using Mesh.State.Text;
 using Mesh.Agent.Config;
 using System.ComponentModel;
 using Mesh.Cli.Http;

@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Text;
 
-namespace Mesh.Agent.Config;
+namespace Mesh.State.Text;
 
 /// <summary>
 /// Durations as Go writes and reads them (<c>10s</c>, <c>1m30s</c>, <c>1.5h</c>, <c>300ms</c>): the syntax of
-/// Consul's <c>?wait=</c>, session <c>TTL</c>/<c>LockDelay</c>, config files and CLI flags. One implementation for the
+/// Consul's <c>?wait=</c>, session <c>TTL</c>/<c>LockDelay</c>, config files and entries, and CLI flags. One implementation for the
 /// agent and the CLI, so both accept exactly the same text.
 /// </summary>
 public static class GoDuration
