@@ -1,0 +1,194 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Mesh.Connect.Entries;
+
+/// <summary>The kinds of config entry, as spelled on the wire.</summary>
+public static class EntryKinds
+{
+    public const string ServiceDefaults = "service-defaults", ProxyDefaults = "proxy-defaults", ServiceResolver = "service-resolver",
+        ServiceSplitter = "service-splitter", ServiceRouter = "service-router", ServiceIntentions = "service-intentions";
+
+    /// <summary>Every kind this version stores.</summary>
+    public static readonly IReadOnlyList<string> All = [ServiceDefaults, ProxyDefaults, ServiceResolver, ServiceSplitter, ServiceRouter, ServiceIntentions];
+}
+
+/// <summary>
+/// A config entry: a kind, a name and a body. Bodies are read from Consul's JSON (PascalCase, or the snake_case config
+/// files use; see <see cref="ConfigEntryJson"/>) and written back in the API's PascalCase.
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "Kind", IgnoreUnrecognizedTypeDiscriminators = false)]
+[JsonDerivedType(typeof(ServiceDefaultsEntry), EntryKinds.ServiceDefaults)]
+[JsonDerivedType(typeof(ProxyDefaultsEntry), EntryKinds.ProxyDefaults)]
+[JsonDerivedType(typeof(ServiceResolverEntry), EntryKinds.ServiceResolver)]
+[JsonDerivedType(typeof(ServiceSplitterEntry), EntryKinds.ServiceSplitter)]
+[JsonDerivedType(typeof(ServiceRouterEntry), EntryKinds.ServiceRouter)]
+[JsonDerivedType(typeof(ServiceIntentionsEntry), EntryKinds.ServiceIntentions)]
+public abstract record ConfigEntry
+{
+    /// <summary>The entry's kind (written as the type discriminator, so not a serialized property).</summary>
+    [JsonIgnore]
+    public string Kind => this switch
+    {
+        ServiceDefaultsEntry => EntryKinds.ServiceDefaults,
+        ProxyDefaultsEntry => EntryKinds.ProxyDefaults,
+        ServiceResolverEntry => EntryKinds.ServiceResolver,
+        ServiceSplitterEntry => EntryKinds.ServiceSplitter,
+        ServiceRouterEntry => EntryKinds.ServiceRouter,
+        ServiceIntentionsEntry => EntryKinds.ServiceIntentions,
+        _ => throw new InvalidOperationException($"unknown entry type {GetType().Name}"),
+    };
+
+    /// <summary>The service it configures (<c>global</c> for proxy-defaults).</summary>
+    public string Name { get; init; } = "";
+
+    /// <summary>The namespace (only <c>default</c> exists).</summary>
+    public string? Namespace { get; init; }
+
+    /// <summary>The partition (only <c>default</c> exists).</summary>
+    public string? Partition { get; init; }
+
+    /// <summary>Free-form metadata.</summary>
+    public Dictionary<string, string>? Meta { get; init; }
+}
+
+/// <summary>Mesh gateway mode (<c>none</c>, <c>local</c>, <c>remote</c>, or empty for the default).</summary>
+public sealed record MeshGatewayConfig
+{
+    public string Mode { get; init; } = "";
+}
+
+/// <summary>Paths exposed through the proxy without mTLS (health checks of the local app).</summary>
+public sealed record ExposeConfig
+{
+    public bool Checks { get; init; }
+    public List<ExposePath>? Paths { get; init; }
+}
+
+/// <summary>One exposed path.</summary>
+public sealed record ExposePath
+{
+    public int ListenerPort { get; init; }
+    public string Path { get; init; } = "";
+    public int LocalPathPort { get; init; }
+    public string Protocol { get; init; } = "";
+}
+
+/// <summary>Header changes applied to requests or responses.</summary>
+public sealed record HeaderModifiers
+{
+    public Dictionary<string, string>? Add { get; init; }
+    public Dictionary<string, string>? Set { get; init; }
+    public List<string>? Remove { get; init; }
+}
+
+/// <summary>A match on an HTTP header, as routers and intentions write it: one of the match kinds, or <c>Present</c>.</summary>
+public sealed record HeaderMatch
+{
+    public string Name { get; init; } = "";
+    public bool Present { get; init; }
+    public string Exact { get; init; } = "";
+    public string Prefix { get; init; } = "";
+    public string Suffix { get; init; } = "";
+    public string Regex { get; init; } = "";
+    public bool Invert { get; init; }
+}
+
+/// <summary>Shared JSON settings for entries.</summary>
+public static class ConfigEntryJson
+{
+    /// <summary>
+    /// Options for reading and writing entries: names match regardless of case (after <see cref="Normalize"/> took out
+    /// underscores), unknown fields are an error (as in Consul, so a typo is never silently ignored), and empty values
+    /// are left out of output.
+    /// </summary>
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNameCaseInsensitive = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        AllowOutOfOrderMetadataProperties = true,
+        Converters = { new GoDurationConverter() },
+    };
+
+    // Fields whose keys are data (header names, metadata, proxy config keys), never field names to translate.
+    private static readonly HashSet<string> RawMaps = new(StringComparer.OrdinalIgnoreCase) { "Meta", "Config", "Add", "Set", "LegacyMeta" };
+
+    // Fields whose keys are names (subsets, failover targets) but whose values are entries' own objects.
+    private static readonly HashSet<string> NamedMaps = new(StringComparer.OrdinalIgnoreCase) { "Subsets", "Failover" };
+
+    /// <summary>
+    /// Turns snake_case field names (<c>connect_timeout</c>) into names that match the PascalCase properties
+    /// regardless of case (<c>connecttimeout</c>), leaving the keys of free-form maps alone.
+    /// </summary>
+    public static string Normalize(JsonElement element)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms))
+        {
+            if (element.ValueKind != JsonValueKind.Object) throw new JsonException("a config entry must be a JSON object");
+            w.WriteStartObject();
+            // Kind first, in the spelling the type discriminator needs; the indexes of a read entry are not part of it.
+            foreach (var p in element.EnumerateObject())
+                if (p.NameEquals("Kind") || string.Equals(p.Name, "kind", StringComparison.OrdinalIgnoreCase))
+                {
+                    w.WritePropertyName("Kind");
+                    p.Value.WriteTo(w);
+                }
+            foreach (var p in element.EnumerateObject())
+            {
+                if (p.Name.Equals("kind", StringComparison.OrdinalIgnoreCase)) continue;
+                var name = p.Name.Replace("_", "", StringComparison.Ordinal);
+                if (name.Equals("CreateIndex", StringComparison.OrdinalIgnoreCase) || name.Equals("ModifyIndex", StringComparison.OrdinalIgnoreCase)) continue;
+                WriteProperty(w, name, p.Value);
+            }
+            w.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(ms.ToArray());
+    }
+
+    private static void WriteProperty(Utf8JsonWriter w, string name, JsonElement value)
+    {
+        w.WritePropertyName(name);
+        if (RawMaps.Contains(name)) value.WriteTo(w);
+        else if (NamedMaps.Contains(name) && value.ValueKind == JsonValueKind.Object)
+        {
+            w.WriteStartObject();
+            foreach (var named in value.EnumerateObject())
+            {
+                w.WritePropertyName(named.Name);
+                Write(w, named.Value, raw: false);
+            }
+            w.WriteEndObject();
+        }
+        else Write(w, value, raw: false);
+    }
+
+    private static void Write(Utf8JsonWriter w, JsonElement e, bool raw)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Object:
+                w.WriteStartObject();
+                foreach (var p in e.EnumerateObject())
+                {
+                    if (raw)
+                    {
+                        w.WritePropertyName(p.Name);
+                        Write(w, p.Value, raw);
+                    }
+                    else WriteProperty(w, p.Name.Replace("_", "", StringComparison.Ordinal), p.Value);
+                }
+                w.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                w.WriteStartArray();
+                foreach (var item in e.EnumerateArray()) Write(w, item, raw);
+                w.WriteEndArray();
+                break;
+            default:
+                e.WriteTo(w);
+                break;
+        }
+    }
+}
