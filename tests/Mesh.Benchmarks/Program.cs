@@ -45,6 +45,7 @@ IScenario[] scenarios = options.Scenarios.Select(IScenario (name) => name switch
     "agent-checks" => new AgentChecksScenario(),
     "dns" => new DnsScenario(),
     "connect-ca" => new ConnectCaScenario(),
+    "discovery-chain" => new DiscoveryChainScenario(),
     _ => new FanoutScenario(),
 }).ToArray();
 

@@ -106,10 +106,19 @@ public static class ConfigEntryJson
     {
         PropertyNameCaseInsensitive = true,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // Unset fields stay out of the output, as Go's omitempty leaves them out of Consul's.
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault,
         AllowOutOfOrderMetadataProperties = true,
         Converters = { new GoDurationConverter() },
+        TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver { Modifiers = { OmitEmptyStrings } },
     };
+
+    private static void OmitEmptyStrings(System.Text.Json.Serialization.Metadata.JsonTypeInfo type)
+    {
+        foreach (var property in type.Properties)
+            if (property.PropertyType == typeof(string))
+                property.ShouldSerialize = static (_, value) => value is string { Length: > 0 };
+    }
 
     // Fields whose keys are data (header names, metadata, proxy config keys), never field names to translate.
     private static readonly HashSet<string> RawMaps = new(StringComparer.OrdinalIgnoreCase) { "Meta", "Config", "Add", "Set", "LegacyMeta" };
