@@ -63,6 +63,9 @@ public sealed record AgentConfig
     /// <summary>Whether script checks (<c>Args</c>) may run: off by default, as in Consul, since they run commands.</summary>
     public bool EnableScriptChecks { get; init; }
 
+    /// <summary>What a connection no intention matches gets: <c>allow</c>, <c>deny</c>, or empty for the ACL default (allow).</summary>
+    public string DefaultIntentionPolicy { get; init; } = "";
+
     /// <summary>Connect: the CA and the endpoints that use it.</summary>
     public ConnectConfig Connect { get; init; } = new();
 

@@ -108,6 +108,8 @@ public static class ConfigLoader
         "recursors" => c with { Dns = c.Dns with { Recursors = [.. Strings(file, p)] } },
         "dns_config" => c with { Dns = ApplyDns(c.Dns, file, p.Value) },
         "connect" => c with { Connect = ApplyConnect(c.Connect, file, p.Value) },
+        "default_intention_policy" => c with { DefaultIntentionPolicy = Str(file, p) is "allow" or "deny" or "" ? p.Value.GetString()! :
+            throw new ConfigException($"config file \"{file}\": default_intention_policy must be \"allow\" or \"deny\"") },
         _ => throw new ConfigException($"config file \"{file}\": invalid config key {p.Name}"),
     };
 

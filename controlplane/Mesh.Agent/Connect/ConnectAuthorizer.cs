@@ -9,19 +9,10 @@ namespace Mesh.Agent.Connect;
 public sealed record AuthorizeDecision(bool Authorized, string Reason);
 
 /// <summary>
-/// Decides whether a source service may connect to a destination service. Intentions plug in here; until they
-/// exist every connection falls to the default policy.
+/// Decides whether a source service may connect to a destination service (<see cref="IntentionAuthorizer"/>).
 /// </summary>
 public interface IConnectAuthorizer
 {
     /// <summary>The decision for a connection from <paramref name="source"/> to <paramref name="destination"/>.</summary>
     AuthorizeDecision Authorize(StateView view, SpiffeId source, string destination);
-}
-
-/// <summary>The default policy alone: allow, as Consul does when no intention matches and ACLs default to allow.</summary>
-public sealed class DefaultPolicyAuthorizer : IConnectAuthorizer
-{
-    /// <inheritdoc/>
-    public AuthorizeDecision Authorize(StateView view, SpiffeId source, string destination) =>
-        new(true, "Default behavior configured by ACLs");
 }

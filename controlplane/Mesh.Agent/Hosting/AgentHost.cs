@@ -229,7 +229,7 @@ public sealed partial class AgentHost : IAsyncDisposable
                 await app.DisposeAsync().ConfigureAwait(false);
                 throw;
             }
-            api.Connect = new ConnectServices(connect.Ca, connect.Leaves, new Connect.DefaultPolicyAuthorizer());
+            api.Connect = new ConnectServices(connect.Ca, connect.Leaves, new Connect.IntentionAuthorizer(config.DefaultIntentionPolicy));
         }
         var host = new AgentHost(app, log, sessionTimers, store, config, identity, addresses, reaper, logger, logs, local, antiEntropy, definitions, dns, connect);
         hostRef = host;
