@@ -139,6 +139,10 @@ internal sealed partial class HttpApi
         Map("/v1/agent/connect/ca/leaf/", true, ["GET"], AgentConnectLeaf);
         Map("/v1/agent/connect/authorize", false, ["POST", "PUT"], AgentConnectAuthorize);
         Map("/v1/discovery-chain/", true, ["GET", "POST"], DiscoveryChain);
+        Map("/v1/connect/intentions", false, ["GET"], IntentionsList);
+        Map("/v1/connect/intentions/exact", false, ["GET"], IntentionsExact);
+        Map("/v1/connect/intentions/match", false, ["GET"], IntentionsMatch);
+        Map("/v1/connect/intentions/check", false, ["GET"], IntentionsCheck);
         Map("/v1/query", false, ["GET", "POST"], QueryGeneral);
         // Execute and explain (GET only) share this prefix; QuerySpecific refuses other methods on them.
         Map("/v1/query/", true, ["GET", "PUT", "DELETE"], QuerySpecific);
