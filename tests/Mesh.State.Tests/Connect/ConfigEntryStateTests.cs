@@ -78,6 +78,7 @@ public sealed class ConfigEntryStateTests
         g.Fsm.Restore(new MemoryStream(image.ToArray()));
         Assert.Equal("{\"Config\":{\"protocol\":\"http\"}}", g.Store.View().ConfigEntryGet("proxy-defaults", "global").Entry!.Json);
     }
+
     [Fact]
     public void GraphIndex_TableMovedSinceValidation_RefusedUnapplied()
     {
