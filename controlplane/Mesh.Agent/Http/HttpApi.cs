@@ -138,6 +138,8 @@ internal sealed partial class HttpApi
         Map("/v1/agent/connect/ca/roots", false, ["GET"], CaRoots);
         Map("/v1/agent/connect/ca/leaf/", true, ["GET"], AgentConnectLeaf);
         Map("/v1/agent/connect/authorize", false, ["POST", "PUT"], AgentConnectAuthorize);
+        Map("/v1/config", false, ["PUT"], ConfigApply);
+        Map("/v1/config/", true, ["GET", "DELETE"], Config);
         Map("/v1/query", false, ["GET", "POST"], QueryGeneral);
         // Execute and explain (GET only) share this prefix; QuerySpecific refuses other methods on them.
         Map("/v1/query/", true, ["GET", "PUT", "DELETE"], QuerySpecific);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Mesh.Connect.Entries;
 
@@ -39,16 +40,22 @@ public abstract record ConfigEntry
         _ => throw new InvalidOperationException($"unknown entry type {GetType().Name}"),
     };
 
+    // Consul writes Kind and Name first and the metadata and tenancy after the body; the orders below do the same.
+
     /// <summary>The service it configures (<c>global</c> for proxy-defaults).</summary>
+    [JsonPropertyOrder(-1)]
     public string Name { get; init; } = "";
 
     /// <summary>The namespace (only <c>default</c> exists).</summary>
+    [JsonPropertyOrder(2)]
     public string? Namespace { get; init; }
 
     /// <summary>The partition (only <c>default</c> exists).</summary>
+    [JsonPropertyOrder(3)]
     public string? Partition { get; init; }
 
     /// <summary>Free-form metadata.</summary>
+    [JsonPropertyOrder(1)]
     public Dictionary<string, string>? Meta { get; init; }
 }
 
@@ -109,7 +116,33 @@ public static class ConfigEntryJson
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         AllowOutOfOrderMetadataProperties = true,
         Converters = { new GoDurationConverter() },
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { OmitEmpty } },
     };
+
+    // Fields Consul writes even when empty (no omitempty in its structs); every other empty field is left out, as
+    // Consul's omitempty leaves it out, so "RequestTimeout": "0s" and "OnlyPassing": false never appear.
+    private static readonly HashSet<(Type, string)> AlwaysWritten =
+    [
+        (typeof(ServiceDefaultsEntry), "Protocol"), (typeof(SplitterSplit), "Weight"), (typeof(IntentionSource), "Precedence"),
+        (typeof(IntentionSource), "Type"), (typeof(IntentionPermission), "Action"),
+    ];
+
+    /// <summary>Leaves out empty strings, zeros, false, zero durations and empty lists and maps, except <c>Name</c> and <see cref="AlwaysWritten"/>.</summary>
+    private static void OmitEmpty(JsonTypeInfo info)
+    {
+        if (info.Kind != JsonTypeInfoKind.Object) return;
+        foreach (var p in info.Properties)
+        {
+            if (p.Name == "Name" || AlwaysWritten.Contains((info.Type, p.Name))) continue;
+            var t = p.PropertyType;
+            if (t == typeof(string)) p.ShouldSerialize = static (_, v) => !string.IsNullOrEmpty((string?)v);
+            else if (t == typeof(int)) p.ShouldSerialize = static (_, v) => (int)v! != 0;
+            else if (t == typeof(double)) p.ShouldSerialize = static (_, v) => (double)v! != 0;
+            else if (t == typeof(bool)) p.ShouldSerialize = static (_, v) => (bool)v!;
+            else if (t == typeof(TimeSpan)) p.ShouldSerialize = static (_, v) => (TimeSpan)v! != TimeSpan.Zero;
+            else if (typeof(System.Collections.ICollection).IsAssignableFrom(t)) p.ShouldSerialize = static (_, v) => v is System.Collections.ICollection { Count: > 0 };
+        }
+    }
 
     // Fields whose keys are data (header names, metadata, proxy config keys), never field names to translate.
     private static readonly HashSet<string> RawMaps = new(StringComparer.OrdinalIgnoreCase) { "Meta", "Config", "Add", "Set", "LegacyMeta" };

@@ -53,6 +53,24 @@ public static class EntryCodec
         w.WriteEndObject();
     }
 
+    /// <summary>
+    /// Writes an entry the store kept (its canonical JSON, <see cref="ToJson"/>) in the API's shape with its indexes,
+    /// without parsing it into a typed entry first: lists and blocking reads answer many of these.
+    /// </summary>
+    public static void WriteStored(Utf8JsonWriter w, string json, ulong createIndex, ulong modifyIndex)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(json);
+        using var doc = JsonDocument.Parse(json);
+        w.WriteStartObject();
+        if (doc.RootElement.TryGetProperty("Kind", out var kind)) w.WriteString("Kind", kind.GetString());
+        foreach (var p in doc.RootElement.EnumerateObject())
+            if (!p.NameEquals("Kind")) p.WriteTo(w);
+        w.WriteNumber("CreateIndex", createIndex);
+        w.WriteNumber("ModifyIndex", modifyIndex);
+        w.WriteEndObject();
+    }
+
     /// <summary>An entry as canonical JSON (what the store keeps).</summary>
     public static string ToJson(ConfigEntry entry) => JsonSerializer.Serialize<ConfigEntry>(entry, ConfigEntryJson.Options);
 
