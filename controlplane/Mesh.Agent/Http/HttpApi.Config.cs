@@ -74,6 +74,8 @@ internal sealed partial class HttpApi
     {
         if (name is null) throw new ApiException(404, "Must provide both a kind and name to delete");
         RequireKind(kind);
+        // Consul names an unnamed proxy-defaults "global", on delete as on write.
+        if (kind == EntryKinds.ProxyDefaults && name.Length == 0) name = ProxyDefaultsEntry.GlobalName;
         var cas = ConfigCas(r);
         var deleted = await WriteEntryAsync(() => EntryWriter.DeleteAsync(kind, name, cas, r.Aborted)).ConfigureAwait(false);
         // Consul answers true/false only to a check-and-set delete, and an empty object otherwise.

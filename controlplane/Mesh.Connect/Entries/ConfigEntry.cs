@@ -115,7 +115,7 @@ public static class ConfigEntryJson
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         AllowOutOfOrderMetadataProperties = true,
-        Converters = { new GoDurationConverter() },
+        Converters = { new GoDurationConverter(), new GoStringConverter() },
         TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { OmitEmpty } },
     };
 
@@ -189,34 +189,34 @@ public static class ConfigEntryJson
             w.WriteStartObject();
             foreach (var named in value.EnumerateObject())
             {
+                // A subset or failover named but not defined is a mistake, not an empty definition.
+                if (named.Value.ValueKind == JsonValueKind.Null) throw new JsonException($"{name}[\"{named.Name}\"] must be an object, not null");
                 w.WritePropertyName(named.Name);
-                Write(w, named.Value, raw: false);
+                Write(w, named.Value, name);
             }
             w.WriteEndObject();
         }
-        else Write(w, value, raw: false);
+        else Write(w, value, name);
     }
 
-    private static void Write(Utf8JsonWriter w, JsonElement e, bool raw)
+    private static void Write(Utf8JsonWriter w, JsonElement e, string field)
     {
         switch (e.ValueKind)
         {
             case JsonValueKind.Object:
                 w.WriteStartObject();
-                foreach (var p in e.EnumerateObject())
-                {
-                    if (raw)
-                    {
-                        w.WritePropertyName(p.Name);
-                        Write(w, p.Value, raw);
-                    }
-                    else WriteProperty(w, p.Name.Replace("_", "", StringComparison.Ordinal), p.Value);
-                }
+                foreach (var p in e.EnumerateObject()) WriteProperty(w, p.Name.Replace("_", "", StringComparison.Ordinal), p.Value);
                 w.WriteEndObject();
                 break;
             case JsonValueKind.Array:
                 w.WriteStartArray();
-                foreach (var item in e.EnumerateArray()) Write(w, item, raw);
+                foreach (var item in e.EnumerateArray())
+                {
+                    // Every list in an entry holds values (splits, routes, sources, methods...); a null one would
+                    // reach the model as a null element.
+                    if (item.ValueKind == JsonValueKind.Null) throw new JsonException($"{field} must not hold null");
+                    Write(w, item, field);
+                }
                 w.WriteEndArray();
                 break;
             default:

@@ -177,7 +177,9 @@ public static partial class EntryValidator
             var split = splits[i];
             Tenancy(split.Namespace, $"Splits[{i}].Namespace");
             Tenancy(split.Partition, $"Splits[{i}].Partition");
-            if (split.Weight < 0) throw Fail($"Splits[{i}].Weight must be >= 0, not {Weight(split.Weight)}");
+            // Consul only checks the sum; a share outside 0-100 can only reach it by cancelling another out.
+            if (split.Weight is < 0 or > 100)
+                throw Fail($"Splits[{i}].Weight must be between 0 and 100, not {split.Weight.ToString("G6", CultureInfo.InvariantCulture)}");
             // Consul fills an empty split namespace with the entry's ("default") before comparing, and reports it so.
             var key = (split.Service.Length == 0 ? e.Name : split.Service, split.ServiceSubset, split.Namespace.Length == 0 ? "default" : split.Namespace, split.Partition);
             if (!seen.Add(key))

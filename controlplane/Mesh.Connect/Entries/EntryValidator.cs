@@ -103,8 +103,11 @@ public static partial class EntryValidator
     /// <summary>Whether L7 features (routers, splitters, L7 intentions) work over <paramref name="protocol"/>.</summary>
     public static bool IsHttpLike(string protocol) => protocol is "http" or "http2" or "grpc";
 
-    /// <summary>A weight rounded to 0.01 (Consul keeps splits in units of 1/10000), halves away from zero as Go rounds.</summary>
-    internal static double RoundWeight(double weight) => ScaleWeight(weight) / 100.0;
+    /// <summary>
+    /// A weight rounded to 0.01 (Consul keeps splits in units of 1/10000), halves away from zero as Go rounds. A weight
+    /// outside 0-100 is left as written, for validation to report as written.
+    /// </summary>
+    internal static double RoundWeight(double weight) => weight is >= 0 and <= 100 ? ScaleWeight(weight) / 100.0 : weight;
 
     private static long ScaleWeight(double weight) => (long)Math.Round(weight * 100.0, MidpointRounding.AwayFromZero);
 

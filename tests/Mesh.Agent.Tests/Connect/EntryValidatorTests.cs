@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Mesh.Connect.Entries;
 
 namespace Mesh.Agent.Tests.Connect;
@@ -63,6 +64,8 @@ public sealed class EntryValidatorTests
         { """{"Kind":"service-splitter","Name":"web"}""", [], "no splits configured" },
         { """{"Kind":"service-splitter","Name":"web","Splits":[{"Weight":90,"ServiceSubset":"v1"}]}""", [WebHttp, WebSubsets], "the sum of all split weights must be 100, not 90.000000" },
         { """{"Kind":"service-splitter","Name":"web","Splits":[{"Weight":33.33,"ServiceSubset":"v1"},{"Weight":33.33,"ServiceSubset":"v2"},{"Weight":33.334,"Service":"api"}]}""", [WebHttp, WebSubsets], "the sum of all split weights must be 100, not 99.990000" },
+        { """{"Kind":"service-splitter","Name":"web","Splits":[{"Weight":110,"ServiceSubset":"v1"},{"Weight":-10,"ServiceSubset":"v2"}]}""", [WebHttp, WebSubsets], "Splits[0].Weight must be between 0 and 100, not 110" },
+        { """{"Kind":"service-splitter","Name":"web","Splits":[{"Weight":1e300,"ServiceSubset":"v1"}]}""", [WebHttp, WebSubsets], "Splits[0].Weight must be between 0 and 100, not 1E+300" },
         { """{"Kind":"service-splitter","Name":"web","Splits":[{"Weight":50,"ServiceSubset":"v1"},{"Weight":50,"ServiceSubset":"v1"}]}""", [WebHttp, WebSubsets], "split destination occurs more than once: service=\"web\", subset=\"v1\", namespace=\"default\", partition=\"\"" },
         { """{"Kind":"service-splitter","Name":"web","Splits":[{"Weight":50,"ServiceSubset":"v1"},{"Weight":50,"ServiceSubset":"v3"}]}""", [WebHttp, WebSubsets], "service \"web\" does not have a subset named \"v3\"" },
         { """{"Kind":"service-splitter","Name":"web","Splits":[{"Weight":100,"Service":"api"}]}""", [], "discovery chain \"web\" uses a protocol \"tcp\" that does not permit advanced routing or splitting behavior" },
@@ -238,5 +241,87 @@ public sealed class EntryValidatorTests
         Assert.Equal(0, intentions.Sources[0].Precedence);
         // The input is left as it was.
         Assert.Equal(9, ((ServiceIntentionsEntry)input).Sources![0].Precedence);
+    }
+
+    /// <summary>
+    /// Every leaf of valid entries replaced by odd values (nulls, wrong types, huge numbers, empty and wildcard names),
+    /// a few at a time, from a fixed seed: reading and validating either succeeds, and the entry then reads back from
+    /// its stored form unchanged, or fails with a ConfigEntryException, never with anything that would be a server error.
+    /// </summary>
+    [Fact]
+    public void ReadAndValidate_MutatedEntries_OnlyConfigEntryExceptionsAndStoredFormRoundTrips()
+    {
+        string[] seeds =
+        [
+            WebHttp, ApiHttp, WebSubsets,
+            """{"Kind":"proxy-defaults","Name":"global","Config":{"protocol":"http"},"MeshGateway":{"Mode":"local"},"Expose":{"Checks":true,"Paths":[{"Path":"/h","LocalPathPort":8080,"ListenerPort":21500,"Protocol":"http"}]}}""",
+            """{"Kind":"service-resolver","Name":"api","DefaultSubset":"v1","Subsets":{"v1":{"Filter":"Service.Meta.v == 1","OnlyPassing":true}},"Failover":{"*":{"Targets":[{"Service":"web","ServiceSubset":"v1"}]}},"ConnectTimeout":"2s","LoadBalancer":{"Policy":"ring_hash","RingHashConfig":{"MinimumRingSize":2},"HashPolicies":[{"Field":"header","FieldValue":"x"}]}}""",
+            """{"Kind":"service-resolver","Name":"db","Redirect":{"Service":"web","ServiceSubset":"v2","Datacenter":"dc2"}}""",
+            """{"Kind":"service-splitter","Name":"web","Splits":[{"Weight":60,"ServiceSubset":"v1","RequestHeaders":{"Set":{"x":"1"},"Remove":["y"]}},{"Weight":40,"ServiceSubset":"v2"}]}""",
+            """{"Kind":"service-router","Name":"web","Routes":[{"Match":{"HTTP":{"PathPrefix":"/a","Header":[{"Name":"x","Exact":"1"}],"QueryParam":[{"Name":"q","Present":true}],"Methods":["GET"]}},"Destination":{"Service":"api","PrefixRewrite":"/","RequestTimeout":"1s","NumRetries":2,"RetryOn":["5xx"],"RetryOnStatusCodes":[503]}}]}""",
+            """{"Kind":"service-intentions","Name":"web","Sources":[{"Name":"api","Permissions":[{"Action":"allow","HTTP":{"PathExact":"/x","Methods":["GET"],"Header":[{"Name":"h","Regex":"a.*","Invert":true}]}}]},{"Name":"*","Action":"deny","Description":"d"}]}""",
+        ];
+        JsonNode?[] odd() =>
+        [
+            null, 0, -1, 1e300, 99999999999, true, "", "*", "x*", "GET", "/", "-1s", "10s", "tcp", "http", "v1", "web", "api",
+            new JsonArray(), new JsonArray((JsonNode?)null), new JsonObject(), new JsonObject { ["a"] = null }, "Service.Meta.v ==", new string('a', 600),
+        ];
+        var stored = Stored(WebHttp, ApiHttp, WebSubsets);
+        // Override with MESH_FUZZ_SEED to explore, as the HTTP fuzz corpus does.
+        var random = new Random(int.TryParse(Environment.GetEnvironmentVariable("MESH_FUZZ_SEED"), out var seed) ? seed : 0x434647); // "CFG"
+        var failures = new List<string>();
+        for (var round = 0; round < 4000 && failures.Count < 5; round++)
+        {
+            var node = JsonNode.Parse(seeds[random.Next(seeds.Length)])!;
+            var leaves = new List<(JsonNode Parent, object Key)>();
+            Collect(node, leaves);
+            for (var m = 1 + random.Next(3); m > 0; m--)
+            {
+                var (parent, key) = leaves[random.Next(leaves.Count)];
+                var pool = odd();
+                var value = pool[random.Next(pool.Length)];
+                if (parent is JsonObject o && key is string k && o.ContainsKey(k)) o[k] = value;
+                else if (parent is JsonArray a && key is int i && i < a.Count) a[i] = value;
+            }
+            var json = node.ToJsonString();
+            try
+            {
+                var entry = EntryCodec.Read(JsonDocument.Parse(json).RootElement);
+                EntryValidator.Validate(entry, stored);
+                // What is accepted is stored as canonical JSON and must read back as the same entry.
+                var canonical = EntryCodec.ToJson(EntryValidator.Normalize(entry));
+                var again = EntryCodec.ToJson(EntryCodec.FromStored(canonical));
+                if (again != canonical) failures.Add($"{json}\n    -> stored {canonical}\n    -> read back {again}");
+            }
+            catch (ConfigEntryException)
+            {
+            }
+            catch (Exception ex)
+            {
+                failures.Add($"{json}\n    -> {ex.GetType().Name}: {ex.Message}");
+            }
+        }
+        Assert.True(failures.Count == 0, string.Join('\n', failures));
+
+        static void Collect(JsonNode node, List<(JsonNode, object)> leaves)
+        {
+            switch (node)
+            {
+                case JsonObject o:
+                    foreach (var (k, v) in o.ToList())
+                    {
+                        if (k != "Kind") leaves.Add((o, k));
+                        if (v is not null) Collect(v, leaves);
+                    }
+                    break;
+                case JsonArray a:
+                    for (var i = 0; i < a.Count; i++)
+                    {
+                        leaves.Add((a, i));
+                        if (a[i] is { } item) Collect(item, leaves);
+                    }
+                    break;
+            }
+        }
     }
 }
