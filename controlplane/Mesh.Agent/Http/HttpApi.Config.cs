@@ -1,9 +1,11 @@
 using Mesh.Agent.Connect;
 using Mesh.Connect.Entries;
+using Mesh.State.Filtering;
+using Mesh.State.Tables;
 
 namespace Mesh.Agent.Http;
 
-// Config entries: PUT /v1/config (?cas), GET /v1/config/<kind> (blocking list), GET /v1/config/<kind>/<name>
+// Config entries: PUT /v1/config (?cas), GET /v1/config/<kind> (blocking list, ?filter), GET /v1/config/<kind>/<name>
 // (blocking), DELETE /v1/config/<kind>/<name> (?cas). Shapes and messages are Consul's agent/config_endpoint.go, except
 // that an invalid entry is a 400 here (Consul's RPC error surfaces as a 500).
 internal sealed partial class HttpApi
@@ -48,13 +50,29 @@ internal sealed partial class HttpApi
     {
         // An empty kind lists every entry, as Consul's list does.
         if (kind.Length > 0) RequireKind(kind);
+        var filter = Filter(r);
         var (_, rows) = await BlockingAsync(r, (v, ws) => v.ConfigEntryList(kind.Length == 0 ? null : kind, ws), x => x.Index).ConfigureAwait(false);
+        var selected = filter is null ? rows : rows.Where(row => EntryMatches(filter, row)).ToList();
         await JsonOut.WriteAsync(r.Http, Pretty(r), w =>
         {
             w.WriteStartArray();
-            foreach (var row in rows) EntryCodec.WriteStored(w, row.Json, row.CreateIndex, row.ModifyIndex);
+            foreach (var row in selected) EntryCodec.WriteStored(w, row.Json, row.CreateIndex, row.ModifyIndex);
             w.WriteEndArray();
         }).ConfigureAwait(false);
+    }
+
+    private bool EntryMatches(FilterExpression filter, ConfigEntryRow row)
+    {
+        if (EntryWriter.Entries([row]) is not [var entry]) return false;
+        using var doc = EntryCodec.ToFilterable(entry);
+        try
+        {
+            return filter.Matches(doc.RootElement);
+        }
+        catch (FilterException ex)
+        {
+            throw ApiException.BadRequest($"Failed to evaluate filter: {ex.Message}");
+        }
     }
 
     private async Task ConfigGet(ApiRequest r, string kind, string name)

@@ -119,6 +119,9 @@ public static class ConfigEntryJson
         TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { OmitEmpty } },
     };
 
+    /// <summary>As <see cref="Options"/>, but writing empty fields too (what filters evaluate).</summary>
+    public static readonly JsonSerializerOptions Complete = new(Options) { TypeInfoResolver = new DefaultJsonTypeInfoResolver() };
+
     // Fields Consul writes even when empty (no omitempty in its structs); every other empty field is left out, as
     // Consul's omitempty leaves it out, so "RequestTimeout": "0s" and "OnlyPassing": false never appear.
     private static readonly HashSet<(Type, string)> AlwaysWritten =

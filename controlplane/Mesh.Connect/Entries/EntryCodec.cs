@@ -71,6 +71,16 @@ public static class EntryCodec
         w.WriteEndObject();
     }
 
+    /// <summary>
+    /// The entry as a filter (<c>?filter=</c>) sees it: every field, empty ones included, so a filter that names a
+    /// field the entry leaves empty compares its empty value rather than failing on a missing field.
+    /// </summary>
+    public static JsonDocument ToFilterable(ConfigEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return JsonSerializer.SerializeToDocument<ConfigEntry>(entry, ConfigEntryJson.Complete);
+    }
+
     /// <summary>An entry as canonical JSON (what the store keeps).</summary>
     public static string ToJson(ConfigEntry entry) => JsonSerializer.Serialize<ConfigEntry>(entry, ConfigEntryJson.Options);
 

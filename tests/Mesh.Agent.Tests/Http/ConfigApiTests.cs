@@ -52,6 +52,22 @@ public sealed class ConfigApiTests
     }
 
     [Fact]
+    public async Task List_Filter_SeesEmptyFieldsToo()
+    {
+        await using var a = await InProcessAgent.StartAsync();
+        await PutAsync(a, """{"Kind":"service-resolver","Name":"web","DefaultSubset":"v1","Subsets":{"v1":{}}}""");
+        await PutAsync(a, """{"Kind":"service-resolver","Name":"api","ConnectTimeout":"3s"}""");
+        static string Q(string filter) => "/v1/config/service-resolver?filter=" + Uri.EscapeDataString(filter);
+        Assert.Equal(["web"], (await a.JsonAsync(Q("DefaultSubset == v1"))).EnumerateArray().Select(e => e.GetProperty("Name").GetString()));
+        // api leaves DefaultSubset empty, and a filter still compares it.
+        Assert.Equal(["api"], (await a.JsonAsync(Q("DefaultSubset == \"\""))).EnumerateArray().Select(e => e.GetProperty("Name").GetString()));
+        Assert.Equal(["api"], (await a.JsonAsync(Q("ConnectTimeout == \"3s\""))).EnumerateArray().Select(e => e.GetProperty("Name").GetString()));
+        var (status, body) = await SendAsync(a, HttpMethod.Get, Q("(("));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith("Failed to create boolean expression evaluator: ", body);
+    }
+
+    [Fact]
     public async Task Put_Update_KeepsCreateIndexMovesModifyIndex()
     {
         await using var a = await InProcessAgent.StartAsync();
