@@ -62,7 +62,8 @@ internal sealed class EntryGraph
         }
         var order = new List<string>();
         if (!everything) order.Add(name);
-        order.AddRange(chains.Where(c => everything || c != name));
+        // An intention reaches no chain but its destination's.
+        if (kind != EntryKinds.ServiceIntentions) order.AddRange(chains.Where(c => everything || c != name));
         foreach (var chain in order)
         {
             if (after.Walk(chain).Error is { } error && Affected(chain)) throw new ConfigEntryException(error);
