@@ -60,10 +60,13 @@ internal sealed partial class ConfigEntryWriter
     {
         ArgumentNullException.ThrowIfNull(entry);
         var normalized = EntryValidator.Normalize(entry);
-        var row = new ConfigEntryRow { Kind = normalized.Kind, Name = normalized.Name, Json = EntryCodec.ToJson(normalized) };
+        ConfigEntryRow? row = null;
         return ApplyAsync(normalized.Kind, normalized.Name,
             existing => EntryValidator.Validate(normalized, existing, _datacenter),
-            graphIndex => new ConfigEntrySetCommand(row, casIndex, graphIndex), cancellationToken);
+            // Serialized only once valid: an invalid entry may not even be writable as JSON (an infinite weight).
+            graphIndex => new ConfigEntrySetCommand(
+                row ??= new ConfigEntryRow { Kind = normalized.Kind, Name = normalized.Name, Json = EntryCodec.ToJson(normalized) }, casIndex, graphIndex),
+            cancellationToken);
     }
 
     /// <summary>
