@@ -149,6 +149,7 @@ public sealed partial class AgentHost : IAsyncDisposable
         var api = new HttpApi(config, store, writer, sessionTimers, events, metrics, logs, identity,
             () => appRef.Lifetime.StopApplication(), loggerFactory.CreateLogger<HttpApi>(), local);
         api.Stopping = app.Lifetime.ApplicationStopping;
+        api.ConfigEntries = new Connect.ConfigEntryWriter(store, writer, identity.Datacenter, loggerFactory.CreateLogger<Connect.ConfigEntryWriter>());
         AgentHost? hostRef = null;
         api.Reload = () => hostRef?.ReloadAsync() ?? Task.CompletedTask;
         // Parked blocking queries answer at once on shutdown instead of holding it up until their wait runs out.

@@ -143,6 +143,8 @@ internal sealed partial class HttpApi
         Map("/v1/connect/intentions/exact", false, ["GET"], IntentionsExact);
         Map("/v1/connect/intentions/match", false, ["GET"], IntentionsMatch);
         Map("/v1/connect/intentions/check", false, ["GET"], IntentionsCheck);
+        Map("/v1/config", false, ["PUT"], ConfigApply);
+        Map("/v1/config/", true, ["GET", "DELETE"], Config);
         Map("/v1/query", false, ["GET", "POST"], QueryGeneral);
         // Execute and explain (GET only) share this prefix; QuerySpecific refuses other methods on them.
         Map("/v1/query/", true, ["GET", "PUT", "DELETE"], QuerySpecific);

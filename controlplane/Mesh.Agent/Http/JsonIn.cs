@@ -8,7 +8,8 @@ namespace Mesh.Agent.Http;
 /// </summary>
 internal static class JsonIn
 {
-    public static JsonDocument Parse(byte[] body)
+    /// <summary>Parses a body; a syntax error is a 400 that starts with <paramref name="failure"/>.</summary>
+    public static JsonDocument Parse(byte[] body, string failure = "Request decode failed")
     {
         JsonDocument doc;
         try
@@ -17,7 +18,7 @@ internal static class JsonIn
         }
         catch (JsonException ex)
         {
-            throw ApiException.BadRequest($"Request decode failed: {ex.Message}");
+            throw ApiException.BadRequest($"{failure}: {ex.Message}");
         }
 
         try
@@ -27,7 +28,7 @@ internal static class JsonIn
         catch (InvalidOperationException)
         {
             doc.Dispose();
-            throw ApiException.BadRequest("Request decode failed: a string holds an invalid UTF-16 escape (lone surrogate)");
+            throw ApiException.BadRequest($"{failure}: a string holds an invalid UTF-16 escape (lone surrogate)");
         }
 
         return doc;

@@ -1,6 +1,7 @@
 using System.Text;
 using Mesh.Cli.Commands.Agent;
 using Mesh.Cli.Commands.Catalog;
+using Mesh.Cli.Commands.Config;
 using Mesh.Cli.Commands.Connect;
 using Mesh.Cli.Commands.Event;
 using Mesh.Cli.Commands.Keygen;
@@ -31,6 +32,11 @@ internal sealed class CommandTable
         Add("catalog datacenters", s => new CatalogDatacentersCommand(s), services);
         Add("catalog nodes", s => new CatalogNodesCommand(s), services);
         Add("catalog services", s => new CatalogServicesCommand(s), services);
+        Add("config", s => new ConfigCommand(s, this), services);
+        Add("config delete", s => new ConfigDeleteCommand(s), services);
+        Add("config list", s => new ConfigListCommand(s), services);
+        Add("config read", s => new ConfigReadCommand(s), services);
+        Add("config write", s => new ConfigWriteCommand(s), services);
         Add("connect", s => new ConnectCommand(s, this, "connect"), services);
         Add("connect ca", s => new ConnectCommand(s, this, "connect ca"), services);
         Add("connect ca get-config", s => new ConnectCaGetConfigCommand(s), services);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Mesh.Connect.Entries;
 
@@ -39,16 +40,22 @@ public abstract record ConfigEntry
         _ => throw new InvalidOperationException($"unknown entry type {GetType().Name}"),
     };
 
+    // Consul writes Kind and Name first and the metadata and tenancy after the body; the orders below do the same.
+
     /// <summary>The service it configures (<c>global</c> for proxy-defaults).</summary>
+    [JsonPropertyOrder(-1)]
     public string Name { get; init; } = "";
 
     /// <summary>The namespace (only <c>default</c> exists).</summary>
+    [JsonPropertyOrder(2)]
     public string? Namespace { get; init; }
 
     /// <summary>The partition (only <c>default</c> exists).</summary>
+    [JsonPropertyOrder(3)]
     public string? Partition { get; init; }
 
     /// <summary>Free-form metadata.</summary>
+    [JsonPropertyOrder(1)]
     public Dictionary<string, string>? Meta { get; init; }
 }
 
@@ -106,18 +113,39 @@ public static class ConfigEntryJson
     {
         PropertyNameCaseInsensitive = true,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        // Unset fields stay out of the output, as Go's omitempty leaves them out of Consul's.
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault,
+        // Empty fields are left out by OmitEmpty below, which knows the ones Consul always writes.
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         AllowOutOfOrderMetadataProperties = true,
-        Converters = { new GoDurationConverter() },
-        TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver { Modifiers = { OmitEmptyStrings } },
+        Converters = { new GoDurationConverter(), new GoStringConverter() },
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { OmitEmpty } },
     };
 
-    private static void OmitEmptyStrings(System.Text.Json.Serialization.Metadata.JsonTypeInfo type)
+    /// <summary>As <see cref="Options"/>, but writing empty fields too (what filters evaluate).</summary>
+    public static readonly JsonSerializerOptions Complete = new(Options) { TypeInfoResolver = new DefaultJsonTypeInfoResolver() };
+
+    // Fields Consul writes even when empty (no omitempty in its structs); every other empty field is left out, as
+    // Consul's omitempty leaves it out, so "RequestTimeout": "0s" and "OnlyPassing": false never appear.
+    private static readonly HashSet<(Type, string)> AlwaysWritten =
+    [
+        (typeof(ServiceDefaultsEntry), "Protocol"), (typeof(SplitterSplit), "Weight"), (typeof(IntentionSource), "Precedence"),
+        (typeof(IntentionSource), "Type"), (typeof(IntentionPermission), "Action"),
+    ];
+
+    /// <summary>Leaves out empty strings, zeros, false, zero durations and empty lists and maps, except <c>Name</c> and <see cref="AlwaysWritten"/>.</summary>
+    private static void OmitEmpty(JsonTypeInfo info)
     {
-        foreach (var property in type.Properties)
-            if (property.PropertyType == typeof(string))
-                property.ShouldSerialize = static (_, value) => value is string { Length: > 0 };
+        if (info.Kind != JsonTypeInfoKind.Object) return;
+        foreach (var p in info.Properties)
+        {
+            if (p.Name == "Name" || AlwaysWritten.Contains((info.Type, p.Name))) continue;
+            var t = p.PropertyType;
+            if (t == typeof(string)) p.ShouldSerialize = static (_, v) => !string.IsNullOrEmpty((string?)v);
+            else if (t == typeof(int)) p.ShouldSerialize = static (_, v) => (int)v! != 0;
+            else if (t == typeof(double)) p.ShouldSerialize = static (_, v) => (double)v! != 0;
+            else if (t == typeof(bool)) p.ShouldSerialize = static (_, v) => (bool)v!;
+            else if (t == typeof(TimeSpan)) p.ShouldSerialize = static (_, v) => (TimeSpan)v! != TimeSpan.Zero;
+            else if (typeof(System.Collections.ICollection).IsAssignableFrom(t)) p.ShouldSerialize = static (_, v) => v is System.Collections.ICollection { Count: > 0 };
+        }
     }
 
     // Fields whose keys are data (header names, metadata, proxy config keys), never field names to translate.
@@ -165,34 +193,34 @@ public static class ConfigEntryJson
             w.WriteStartObject();
             foreach (var named in value.EnumerateObject())
             {
+                // A subset or failover named but not defined is a mistake, not an empty definition.
+                if (named.Value.ValueKind == JsonValueKind.Null) throw new JsonException($"{name}[\"{named.Name}\"] must be an object, not null");
                 w.WritePropertyName(named.Name);
-                Write(w, named.Value, raw: false);
+                Write(w, named.Value, name);
             }
             w.WriteEndObject();
         }
-        else Write(w, value, raw: false);
+        else Write(w, value, name);
     }
 
-    private static void Write(Utf8JsonWriter w, JsonElement e, bool raw)
+    private static void Write(Utf8JsonWriter w, JsonElement e, string field)
     {
         switch (e.ValueKind)
         {
             case JsonValueKind.Object:
                 w.WriteStartObject();
-                foreach (var p in e.EnumerateObject())
-                {
-                    if (raw)
-                    {
-                        w.WritePropertyName(p.Name);
-                        Write(w, p.Value, raw);
-                    }
-                    else WriteProperty(w, p.Name.Replace("_", "", StringComparison.Ordinal), p.Value);
-                }
+                foreach (var p in e.EnumerateObject()) WriteProperty(w, p.Name.Replace("_", "", StringComparison.Ordinal), p.Value);
                 w.WriteEndObject();
                 break;
             case JsonValueKind.Array:
                 w.WriteStartArray();
-                foreach (var item in e.EnumerateArray()) Write(w, item, raw);
+                foreach (var item in e.EnumerateArray())
+                {
+                    // Every list in an entry holds values (splits, routes, sources, methods...); a null one would
+                    // reach the model as a null element.
+                    if (item.ValueKind == JsonValueKind.Null) throw new JsonException($"{field} must not hold null");
+                    Write(w, item, field);
+                }
                 w.WriteEndArray();
                 break;
             default:

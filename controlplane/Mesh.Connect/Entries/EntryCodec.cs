@@ -53,6 +53,34 @@ public static class EntryCodec
         w.WriteEndObject();
     }
 
+    /// <summary>
+    /// Writes an entry the store kept (its canonical JSON, <see cref="ToJson"/>) in the API's shape with its indexes,
+    /// without parsing it into a typed entry first: lists and blocking reads answer many of these.
+    /// </summary>
+    public static void WriteStored(Utf8JsonWriter w, string json, ulong createIndex, ulong modifyIndex)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(json);
+        using var doc = JsonDocument.Parse(json);
+        w.WriteStartObject();
+        if (doc.RootElement.TryGetProperty("Kind", out var kind)) w.WriteString("Kind", kind.GetString());
+        foreach (var p in doc.RootElement.EnumerateObject())
+            if (!p.NameEquals("Kind")) p.WriteTo(w);
+        w.WriteNumber("CreateIndex", createIndex);
+        w.WriteNumber("ModifyIndex", modifyIndex);
+        w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// The entry as a filter (<c>?filter=</c>) sees it: every field, empty ones included, so a filter that names a
+    /// field the entry leaves empty compares its empty value rather than failing on a missing field.
+    /// </summary>
+    public static JsonDocument ToFilterable(ConfigEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return JsonSerializer.SerializeToDocument<ConfigEntry>(entry, ConfigEntryJson.Complete);
+    }
+
     /// <summary>An entry as canonical JSON (what the store keeps).</summary>
     public static string ToJson(ConfigEntry entry) => JsonSerializer.Serialize<ConfigEntry>(entry, ConfigEntryJson.Options);
 

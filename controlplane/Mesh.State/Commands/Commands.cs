@@ -91,11 +91,23 @@ public sealed record PreparedQueryDeleteCommand(string ID) : Command;
 /// </summary>
 public sealed record CaSetCommand(CaConfiguration Config, IReadOnlyList<CaRoot> Roots, ulong? CasIndex) : Command;
 
-/// <summary>Creates or replaces a config entry (validated by the proposer); with <see cref="CasIndex"/>, only if its ModifyIndex matches (0: absent).</summary>
-public sealed record ConfigEntrySetCommand(ConfigEntryRow Entry, ulong? CasIndex) : Command;
+/// <summary>
+/// Creates or replaces a config entry (validated by the proposer); with <see cref="CasIndex"/>, only if its ModifyIndex
+/// matches (0: absent). With <see cref="GraphIndex"/>, only if the config-entries table is still at that index: the
+/// proposer validated the write against the whole graph of entries as of that index, and a write that landed in between
+/// could make the pair invalid together; otherwise the result's error is <see cref="ConfigEntryErrors.GraphChanged"/>.
+/// </summary>
+public sealed record ConfigEntrySetCommand(ConfigEntryRow Entry, ulong? CasIndex, ulong? GraphIndex = null) : Command;
 
-/// <summary>Deletes a config entry; with <see cref="CasIndex"/>, only if its ModifyIndex matches.</summary>
-public sealed record ConfigEntryDeleteCommand(string Kind, string Name, ulong? CasIndex) : Command;
+/// <summary>Deletes a config entry; with <see cref="CasIndex"/>, only if its ModifyIndex matches; <see cref="GraphIndex"/> as for a set.</summary>
+public sealed record ConfigEntryDeleteCommand(string Kind, string Name, ulong? CasIndex, ulong? GraphIndex = null) : Command;
+
+/// <summary>Errors config entry commands answer with.</summary>
+public static class ConfigEntryErrors
+{
+    /// <summary>The entries changed after the proposer validated the write against them: validate again and retry.</summary>
+    public const string GraphChanged = "config entries changed since the write was validated";
+}
 
 /// <summary>One result of a transaction operation: the entry it read or wrote (writes report no value).</summary>
 public sealed record TxnResult(KvEntry KV);

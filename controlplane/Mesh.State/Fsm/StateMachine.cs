@@ -52,8 +52,8 @@ public sealed class StateMachine : IStateMachine
                 PreparedQueryCreateCommand c => QueryCreate(txn, c.Query),
                 PreparedQueryUpdateCommand u => QueryUpdate(txn, u.Query),
                 PreparedQueryDeleteCommand d => QueryDelete(txn, d.ID),
-                ConfigEntrySetCommand set => txn.ConfigEntrySet(set.Entry, set.CasIndex) ? CommandResult.True : CommandResult.False,
-                ConfigEntryDeleteCommand del => txn.ConfigEntryDelete(del.Kind, del.Name, del.CasIndex) ? CommandResult.True : CommandResult.False,
+                ConfigEntrySetCommand set => GraphMoved(txn, set.GraphIndex) ?? (txn.ConfigEntrySet(set.Entry, set.CasIndex) ? CommandResult.True : CommandResult.False),
+                ConfigEntryDeleteCommand del => GraphMoved(txn, del.GraphIndex) ?? (txn.ConfigEntryDelete(del.Kind, del.Name, del.CasIndex) ? CommandResult.True : CommandResult.False),
                 CaSetCommand ca => txn.CaSet(ca.Config, ca.Roots, ca.CasIndex) ? CommandResult.True : new CommandResult(false, "the CA configuration changed since it was read"),
                 _ => new CommandResult(false, $"unknown command {command.GetType().Name}"),
             };
@@ -67,6 +67,12 @@ public sealed class StateMachine : IStateMachine
         else _store.Skip(entry.Index);
         return result;
     }
+
+    private static readonly CommandResult ConfigEntriesMoved = new(false, ConfigEntryErrors.GraphChanged);
+
+    /// <summary>A config entry write validated against an older graph than the store holds now, refused unapplied.</summary>
+    private static CommandResult? GraphMoved(WriteTxn txn, ulong? graphIndex) =>
+        graphIndex is { } seen && txn.Root.TableIndex(TableNames.ConfigEntries) != seen ? ConfigEntriesMoved : null;
 
     private static CommandResult Created(Session _) => CommandResult.True;
 

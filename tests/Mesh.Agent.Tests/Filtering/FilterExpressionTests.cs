@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Mesh.Agent.Filtering;
+using Mesh.State.Filtering;
 
 namespace Mesh.Agent.Tests.Filtering;
 

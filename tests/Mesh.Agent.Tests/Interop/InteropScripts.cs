@@ -14,10 +14,13 @@ internal static class InteropScripts
 
     private static readonly Lazy<Task<string?>> PythonProblem = new(FindPythonProblemAsync);
     private static readonly Lazy<Task<string?>> NodeProblem = new(FindNodeProblemAsync);
+    private static readonly Lazy<Task<string?>> CurlProblem = new(FindCurlProblemAsync);
 
     public static string PythonDir => Path.Combine(RepoPaths.Interop, "python");
 
     public static string NodeDir => Path.Combine(RepoPaths.Interop, "node");
+
+    public static string CurlDir => Path.Combine(RepoPaths.Interop, "curl");
 
     /// <summary>Script file names (not helpers starting with '_') with <paramref name="extension"/> in a folder.</summary>
     public static IReadOnlyList<string> Names(string folder, string extension) =>
@@ -59,6 +62,16 @@ internal static class InteropScripts
         }
     }
 
+    /// <summary>Fails the test (never skips) when curl or jq, which the curl scripts use, is missing.</summary>
+    public static async Task RequireCurlAsync()
+    {
+        var problem = await CurlProblem.Value;
+        if (problem is not null)
+        {
+            Assert.Fail($"{problem}. Run tests/setup.sh (as root) to install the test peers.");
+        }
+    }
+
     /// <summary>Environment for a script run against <paramref name="agent"/>.</summary>
     public static Dictionary<string, string> EnvironmentFor(AgentProcess agent) => new()
     {
@@ -86,6 +99,27 @@ internal static class InteropScripts
             Path.GetTempPath(),
             TimeSpan.FromSeconds(30));
         return probe.ExitCode == 0 ? null : $"{DebianPython} cannot import consul (python3-consul): {probe.Output.Trim()}";
+    }
+
+    private static async Task<string?> FindCurlProblemAsync()
+    {
+        foreach (var tool in (string[])["curl", "jq"])
+        {
+            try
+            {
+                var probe = await ChildProcess.RunAsync(tool, ["--version"], new Dictionary<string, string>(), Path.GetTempPath(), TimeSpan.FromSeconds(30));
+                if (probe.ExitCode != 0)
+                {
+                    return $"{tool} --version failed: {probe.Output.Trim()}";
+                }
+            }
+            catch (System.ComponentModel.Win32Exception ex)
+            {
+                return $"{tool} is not on PATH ({ex.Message})";
+            }
+        }
+
+        return null;
     }
 
     private static async Task<string?> FindNodeProblemAsync()

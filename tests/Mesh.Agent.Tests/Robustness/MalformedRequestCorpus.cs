@@ -72,7 +72,48 @@ public static class MalformedRequestCorpus
         "/v1/query/execute", "/v1/query/{name}/{rand}/execute",
         "/v1/connect/ca/roots", "/v1/connect/ca/configuration", "/v1/connect/ca/sign", "/v1/agent/connect/ca/roots",
         "/v1/agent/connect/ca/leaf/{name}", "/v1/agent/connect/ca/leaf/", "/v1/agent/connect/authorize",
+        "/v1/config", "/v1/config/", "/v1/config/{kind}", "/v1/config/{kind}/{name}", "/v1/config/{kind}/", "/v1/config/{rand}/{name}",
+        "/v1/config/{kind}/{name}/{rand}",
     ];
+
+    private static readonly string[] Kinds =
+    [
+        "service-defaults", "proxy-defaults", "service-resolver", "service-splitter", "service-router", "service-intentions",
+        "mesh", "ingress-gateway", "Service-Defaults", "", "%2F", "service-defaults%00",
+    ];
+
+    // Config entries with wrong types, broken rules and graphs that must be refused (loops, L7 on tcp, missing
+    // subsets). Names come from a small set (fuzz-a, fuzz-b) often enough that entries meet each other.
+    private static readonly string[] ConfigBodies =
+    [
+        "{\"Kind\":\"{kind}\",\"Name\":{rand-json}}",
+        "{\"Kind\":{rand-json},\"Name\":\"{entry}\"}",
+        "{\"Kind\":\"service-defaults\",\"Name\":\"{entry}\",\"Protocol\":{rand-json},\"Meta\":{rand-json}}",
+        "{\"Kind\":\"service-defaults\",\"Name\":\"{entry}\",\"Protocol\":\"{protocol}\"}",
+        "{\"kind\":\"service-defaults\",\"name\":\"{entry}\",\"protocol\":\"http\",\"mesh_gateway\":{rand-json},\"expose\":{rand-json}}",
+        "{\"Kind\":\"proxy-defaults\",\"Name\":\"global\",\"Config\":{\"protocol\":{rand-json}}}",
+        "{\"Kind\":\"proxy-defaults\",\"Name\":\"global\",\"Config\":{\"protocol\":\"{protocol}\"}}",
+        "{\"Kind\":\"proxy-defaults\",\"Config\":{rand-json},\"Mode\":{rand-json}}",
+        "{\"Kind\":\"service-resolver\",\"Name\":\"{entry}\",\"DefaultSubset\":{rand-json},\"Subsets\":{\"{rand}\":{\"Filter\":\"{filter}\"}},\"ConnectTimeout\":{rand-json}}",
+        "{\"Kind\":\"service-resolver\",\"Name\":\"{entry}\",\"Subsets\":{rand-json},\"Failover\":{rand-json},\"LoadBalancer\":{rand-json}}",
+        "{\"Kind\":\"service-resolver\",\"Name\":\"{entry}\",\"Redirect\":{\"Service\":\"{entry}\",\"ServiceSubset\":{rand-json},\"Datacenter\":{rand-json}}}",
+        "{\"Kind\":\"service-resolver\",\"Name\":\"{entry}\",\"Subsets\":{\"v1\":{}},\"Failover\":{\"{rand}\":{\"Targets\":{rand-json},\"Datacenters\":{rand-json}}}}",
+        "{\"Kind\":\"service-resolver\",\"Name\":\"{entry}\",\"LoadBalancer\":{\"Policy\":\"maglev\",\"HashPolicies\":[{rand-json},{\"Field\":{rand-json},\"CookieConfig\":{rand-json}}]}}",
+        "{\"Kind\":\"service-splitter\",\"Name\":\"{entry}\",\"Splits\":[{\"Weight\":{rand-json},\"Service\":{rand-json}}]}",
+        "{\"Kind\":\"service-splitter\",\"Name\":\"{entry}\",\"Splits\":[{\"Weight\":50,\"ServiceSubset\":\"v1\"},{\"Weight\":50,\"Service\":\"{entry}\"}]}",
+        "{\"Kind\":\"service-splitter\",\"Name\":\"{entry}\",\"Splits\":{rand-json}}",
+        "{\"Kind\":\"service-router\",\"Name\":\"{entry}\",\"Routes\":[{\"Match\":{\"HTTP\":{\"PathPrefix\":{rand-json},\"Header\":{rand-json},\"Methods\":{rand-json}}},\"Destination\":{rand-json}}]}",
+        "{\"Kind\":\"service-router\",\"Name\":\"{entry}\",\"Routes\":[{\"Match\":{\"HTTP\":{\"PathPrefix\":\"/a\"}},\"Destination\":{\"Service\":\"{entry}\",\"ServiceSubset\":\"v1\",\"RequestTimeout\":{rand-json}}}]}",
+        "{\"Kind\":\"service-intentions\",\"Name\":{rand-json},\"Sources\":{rand-json}}",
+        "{\"Kind\":\"service-intentions\",\"Name\":\"{entry}\",\"Sources\":[{\"Name\":\"{entry}\",\"Action\":{rand-json},\"Permissions\":[{\"Action\":\"deny\",\"HTTP\":{rand-json}}]}]}",
+        "{\"Kind\":\"service-intentions\",\"Name\":\"{entry}\",\"Sources\":[{\"Name\":\"*\",\"Action\":\"deny\",\"LegacyCreateTime\":{rand-json},\"Precedence\":{rand-json}}]}",
+    ];
+
+    private static readonly string[] ConfigQueries = ["", "", "?cas=0", "?cas={index}", "?cas=abc", "?cas=", "?cas=-1", "?pretty", "?index=1&wait=10ms", "?dc=nowhere"];
+
+    private static readonly string[] EntryNames = ["fuzz-a", "fuzz-b", "fuzz-c", "global", "*", "web-*", "", "%2F", "a%00"];
+
+    private static readonly string[] Protocols = ["tcp", "http", "HTTP", "grpc", "http2", "udp", ""];
 
     // Registration bodies with wrong types, missing fields and bad values. Every check target is on 127.0.0.1:
     // a check that happens to be valid is really probed, and nothing may leave this machine.
@@ -224,8 +265,9 @@ public static class MalformedRequestCorpus
                 < 55 => Txn(random, i),
                 < 65 => SessionCreate(random, i),
                 < 77 => Key(random, i),
-                < 84 => PreparedQuery(random, i),
-                < 93 => UnknownSession(random, i),
+                < 83 => PreparedQuery(random, i),
+                < 91 => ConfigEntry(random, i),
+                < 96 => UnknownSession(random, i),
                 _ => Oversized(random, i),
             });
         }
@@ -321,6 +363,41 @@ public static class MalformedRequestCorpus
             : new FuzzRequest(n, "prepared-query", r.Next(10) == 0 ? Pick(r, Methods) : "POST", Ascii("/v1/query"), bytes, []);
     }
 
+    private static FuzzRequest ConfigEntry(Random r, int n)
+    {
+        if (r.Next(4) == 0)
+        {
+            // Read or delete an entry by kind and name, with the query parameters those take.
+            var method = Pick(r, (string[])["GET", "GET", "DELETE", "DELETE", "PUT", "POST"]);
+            var name = Pick(r, EntryNames);
+            var target = $"/v1/config/{Pick(r, Kinds)}" + (r.Next(4) == 0 ? "" : "/" + name) + Pick(r, ConfigQueries);
+            return new FuzzRequest(n, "config-entry", method, Ascii(FillConfig(r, target)), null, []);
+        }
+
+        var body = Pick(r, ConfigBodies);
+        while (body.Contains("{rand-json}", StringComparison.Ordinal)) body = ReplaceFirst(body, "{rand-json}", Pick(r, JsonValues));
+        var bytes = r.Next(10) == 0 ? Encoding.UTF8.GetBytes(Pick(r, JsonJunk)) : Encoding.UTF8.GetBytes(FillConfig(r, body));
+        var verb = r.Next(10) == 0 ? Pick(r, Methods) : "PUT";
+        return new FuzzRequest(n, "config-entry", verb, Ascii(FillConfig(r, "/v1/config" + Pick(r, ConfigQueries))), bytes, []);
+    }
+
+    private static string FillConfig(Random r, string template)
+    {
+        var s = template;
+        while (s.Contains("{entry}", StringComparison.Ordinal)) s = ReplaceFirst(s, "{entry}", Pick(r, (string[])["fuzz-a", "fuzz-b", "fuzz-c"]));
+        while (s.Contains("{kind}", StringComparison.Ordinal)) s = ReplaceFirst(s, "{kind}", Pick(r, Kinds));
+        while (s.Contains("{protocol}", StringComparison.Ordinal)) s = ReplaceFirst(s, "{protocol}", Pick(r, Protocols));
+        while (s.Contains("{filter}", StringComparison.Ordinal))
+        {
+            // A filter inside a JSON string: escaped as JSON, quotes and all.
+            var filter = System.Text.Json.JsonSerializer.Serialize(Pick(r, Filters))[1..^1];
+            s = ReplaceFirst(s, "{filter}", filter);
+        }
+
+        s = s.Replace("{index}", r.Next(1, 200).ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        return Fill(r, s);
+    }
+
     private static FuzzRequest Key(Random r, int n)
     {
         var key = string.Concat(Enumerable.Range(0, 1 + r.Next(3)).Select(_ => Pick(r, Keys)));
@@ -411,6 +488,11 @@ public static class MalformedRequestCorpus
         while (s.Contains("{rand}", StringComparison.Ordinal))
         {
             s = ReplaceFirst(s, "{rand}", RandomSegment(r));
+        }
+
+        while (s.Contains("{kind}", StringComparison.Ordinal))
+        {
+            s = ReplaceFirst(s, "{kind}", Pick(r, Kinds));
         }
 
         return s.Replace("{key}", "fuzz/" + RandomSegment(r), StringComparison.Ordinal)

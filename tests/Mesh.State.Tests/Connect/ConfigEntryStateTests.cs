@@ -78,4 +78,28 @@ public sealed class ConfigEntryStateTests
         g.Fsm.Restore(new MemoryStream(image.ToArray()));
         Assert.Equal("{\"Config\":{\"protocol\":\"http\"}}", g.Store.View().ConfigEntryGet("proxy-defaults", "global").Entry!.Json);
     }
+
+    [Fact]
+    public void GraphIndex_TableMovedSinceValidation_RefusedUnapplied()
+    {
+        var f = new StoreFixture();
+        f.Apply(new ConfigEntrySetCommand(Entry("service-defaults", "web", "{\"Protocol\":\"http\"}"), null));
+        var seen = f.Store.View().ConfigEntryList().Index;
+        // Another write lands between validation and apply.
+        f.Apply(new ConfigEntrySetCommand(Entry("service-defaults", "web", "{\"Protocol\":\"tcp\"}"), null));
+        var moved = f.Store.View().ConfigEntryList().Index;
+
+        var set = f.Apply(new ConfigEntrySetCommand(Entry("service-router", "web"), null, seen));
+        Assert.False(set.Ok);
+        Assert.Equal(ConfigEntryErrors.GraphChanged, set.Error);
+        var delete = f.Apply(new ConfigEntryDeleteCommand("service-defaults", "web", null, seen));
+        Assert.Equal(ConfigEntryErrors.GraphChanged, delete.Error);
+        Assert.Null(f.Store.View().ConfigEntryGet("service-router", "web").Entry);
+        Assert.NotNull(f.Store.View().ConfigEntryGet("service-defaults", "web").Entry);
+        Assert.Equal(moved, f.Store.View().ConfigEntryList().Index);
+
+        // Validated against the current graph, it applies.
+        Assert.True(f.Apply(new ConfigEntrySetCommand(Entry("service-router", "web"), null, moved)).Ok);
+        Assert.True(f.Apply(new ConfigEntryDeleteCommand("service-router", "web", null, f.Store.View().ConfigEntryList().Index)).Ok);
+    }
 }

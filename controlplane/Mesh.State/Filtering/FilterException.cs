@@ -1,4 +1,4 @@
-namespace Mesh.Agent.Filtering;
+namespace Mesh.State.Filtering;
 
 /// <summary>
 /// A <c>?filter=</c> expression that cannot be parsed, exceeds the limits, or cannot be applied to a result item

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Mesh.Agent.Filtering;
+namespace Mesh.State.Filtering;
 
 /// <summary>
 /// Go's strconv conversions that go-bexpr applies to a literal once it knows the field's type, so the same filter

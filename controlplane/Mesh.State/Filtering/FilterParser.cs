@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace Mesh.Agent.Filtering;
+namespace Mesh.State.Filtering;
 
 /// <summary>
 /// Recursive-descent parser for go-bexpr's grammar (hashicorp/go-bexpr grammar/grammar.peg):

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Mesh.Agent.Filtering;
+namespace Mesh.State.Filtering;
 
 /// <summary>
 /// A parsed Consul <c>?filter=</c> expression (go-bexpr syntax), e.g.

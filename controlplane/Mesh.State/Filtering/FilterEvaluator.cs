@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace Mesh.Agent.Filtering;
+namespace Mesh.State.Filtering;
 
 /// <summary>
 /// Evaluates a parsed filter against the JSON form of one result item, following go-bexpr's evaluate.go.

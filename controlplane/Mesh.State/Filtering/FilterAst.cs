@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Mesh.Agent.Filtering;
+namespace Mesh.State.Filtering;
 
 /// <summary>A node of a parsed filter; evaluation lives in <see cref="FilterEvaluator"/>.</summary>
 internal abstract record FilterNode
