@@ -24,7 +24,7 @@ public static partial class EntryValidator
     /// <summary>
     /// The entry as it is stored: protocols lower-cased, HTTP methods upper-cased, split weights rounded to 0.01%,
     /// an unnamed proxy-defaults named <c>global</c>, intention sources typed <c>consul</c> when untyped and their
-    /// read-only <c>Precedence</c> cleared (it is computed, never taken from a writer). The input is not changed.
+    /// read-only <c>Precedence</c> computed from the names (never taken from a writer). The input is not changed.
     /// </summary>
     public static ConfigEntry Normalize(ConfigEntry entry)
     {
@@ -35,7 +35,7 @@ public static partial class EntryValidator
             ProxyDefaultsEntry p => p.Name.Length == 0 ? p with { Name = ProxyDefaultsEntry.GlobalName } : p,
             ServiceSplitterEntry s => s with { Splits = s.Splits?.Select(x => x with { Weight = RoundWeight(x.Weight) }).ToList() },
             ServiceRouterEntry r => r with { Routes = r.Routes?.Select(NormalizeRoute).ToList() },
-            ServiceIntentionsEntry i => i with { Sources = i.Sources?.Select(NormalizeSource).ToList() },
+            ServiceIntentionsEntry i => i with { Sources = i.Sources?.Select(s => NormalizeSource(s, i.Name)).ToList() },
             _ => entry,
         };
 
@@ -43,10 +43,10 @@ public static partial class EntryValidator
             ? route with { Match = route.Match with { HTTP = http with { Methods = methods.Select(m => m.ToUpperInvariant()).ToList() } } }
             : route;
 
-        static IntentionSource NormalizeSource(IntentionSource source) => source with
+        static IntentionSource NormalizeSource(IntentionSource source, string destination) => source with
         {
             Type = source.Type.Length == 0 ? "consul" : source.Type,
-            Precedence = 0,
+            Precedence = Intentions.Precedence.Of(source.Name, destination),
             Permissions = source.Permissions?.Select(p => p.HTTP is { Methods: { } methods } http
                 ? p with { HTTP = http with { Methods = methods.Select(m => m.ToUpperInvariant()).ToList() } }
                 : p).ToList(),

@@ -236,12 +236,13 @@ public sealed class EntryValidatorTests
         Assert.Equal([33.34, 66.67], split.Splits!.Select(s => s.Weight));
         var router = (ServiceRouterEntry)EntryValidator.Normalize(Read("""{"Kind":"service-router","Name":"web","Routes":[{"Match":{"HTTP":{"Methods":["get","Post"]}}}]}"""));
         Assert.Equal(["GET", "POST"], router.Routes![0].Match!.HTTP!.Methods!);
-        var input = Read("""{"Kind":"service-intentions","Name":"db","Sources":[{"Name":"web","Action":"allow","Type":"","Precedence":9}]}""");
+        // A writer's Precedence is ignored: it is computed from the names (here * to exact, 8).
+        var input = Read("""{"Kind":"service-intentions","Name":"db","Sources":[{"Name":"*","Action":"allow","Type":"","Precedence":1}]}""");
         var intentions = (ServiceIntentionsEntry)EntryValidator.Normalize(input);
         Assert.Equal("consul", intentions.Sources![0].Type);
-        Assert.Equal(0, intentions.Sources[0].Precedence);
+        Assert.Equal(8, intentions.Sources[0].Precedence);
         // The input is left as it was.
-        Assert.Equal(9, ((ServiceIntentionsEntry)input).Sources![0].Precedence);
+        Assert.Equal(1, ((ServiceIntentionsEntry)input).Sources![0].Precedence);
     }
 
     /// <summary>
