@@ -29,6 +29,7 @@ public sealed class IntentionSet
 {
     private readonly Dictionary<string, List<IntentionRule>> _byDestination = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<IntentionRule>> _bySource = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IntentionRule> _byId = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Builds the set from <c>service-intentions</c> entries with their indexes.</summary>
     public IntentionSet(IEnumerable<(ServiceIntentionsEntry Entry, ulong CreateIndex, ulong ModifyIndex)> entries)
@@ -38,8 +39,13 @@ public sealed class IntentionSet
         {
             foreach (var s in entry.Sources ?? [])
             {
+                // As Consul presents them: an intention the legacy API made has its own metadata; one written by
+                // name (or in the entry) shows the metadata of the entry it lives in.
+                IReadOnlyDictionary<string, string> meta = s.LegacyID.Length > 0
+                    ? s.LegacyMeta ?? NoMeta
+                    : entry.Meta ?? NoMeta;
                 all.Add(new IntentionRule(s.Name, entry.Name, s.Action.ToLowerInvariant(), s.Permissions ?? [], Precedence.Of(s.Name, entry.Name),
-                    s.Description, s.LegacyID, s.LegacyMeta ?? new Dictionary<string, string>(), s.LegacyCreateTime, s.LegacyUpdateTime, create, modify));
+                    s.Description, s.LegacyID, meta, s.LegacyCreateTime, s.LegacyUpdateTime, create, modify));
             }
         }
         all.Sort(Compare);
@@ -48,8 +54,11 @@ public sealed class IntentionSet
         {
             Bucket(_byDestination, rule.Destination).Add(rule);
             Bucket(_bySource, rule.Source).Add(rule);
+            if (rule.LegacyId.Length > 0) _byId.TryAdd(rule.LegacyId, rule);
         }
     }
+
+    private static readonly IReadOnlyDictionary<string, string> NoMeta = new Dictionary<string, string>();
 
     /// <summary>Reads the set from the store's <c>service-intentions</c> entries.</summary>
     public static IntentionSet From(StateView view) => new(view.ConfigEntryList(EntryKinds.ServiceIntentions).Entries
@@ -61,6 +70,9 @@ public sealed class IntentionSet
     /// <summary>The intention for exactly this pair (no wildcard expansion), or null.</summary>
     public IntentionRule? Exact(string source, string destination) =>
         _byDestination.GetValueOrDefault(destination)?.FirstOrDefault(r => r.Source == source);
+
+    /// <summary>The intention the legacy API made with this ID (compared as a UUID, regardless of case), or null.</summary>
+    public IntentionRule? ById(string id) => _byId.GetValueOrDefault(id);
 
     /// <summary>
     /// The intentions that apply to <paramref name="name"/> as a destination (<paramref name="byDestination"/>) or as a
