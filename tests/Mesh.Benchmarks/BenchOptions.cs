@@ -11,12 +11,12 @@ internal sealed record BenchOptions(
     int Watchers,
     int Rounds)
 {
-    public static readonly string[] AllScenarios = ["kv-get", "kv-put", "fanout", "catalog-register", "health-service", "agent-checks", "dns", "connect-ca", "discovery-chain"];
+    public static readonly string[] AllScenarios = ["kv-get", "kv-put", "fanout", "catalog-register", "health-service", "agent-checks", "dns", "connect-ca", "discovery-chain", "intentions"];
 
     public const string Usage = """
         usage: dotnet run -c Release --project tests/Mesh.Benchmarks -- [scenario...] [options]
 
-        scenarios (default: all, in this order): kv-get kv-put fanout catalog-register health-service agent-checks dns connect-ca discovery-chain
+        scenarios (default: all, in this order): kv-get kv-put fanout catalog-register health-service agent-checks dns connect-ca discovery-chain intentions
           --duration <time>   measured time of each wrk run (default 10s; wrk takes whole seconds)
           --warmup <time>     discarded wrk run before each measurement (default 2s; 0 to skip)
           --watchers <n>      blocking queries parked on one key in fanout (default 10000)

@@ -46,13 +46,14 @@ IScenario[] scenarios = options.Scenarios.Select(IScenario (name) => name switch
     "dns" => new DnsScenario(),
     "connect-ca" => new ConnectCaScenario(),
     "discovery-chain" => new DiscoveryChainScenario(),
+    "intentions" => new IntentionsScenario(),
     _ => new FanoutScenario(),
 }).ToArray();
 
 AgentProcess? agent = null;
 try
 {
-    var needsWrk = options.Scenarios.Any(s => s is "kv-get" or "kv-put" or "catalog-register" or "health-service");
+    var needsWrk = options.Scenarios.Any(s => s is "kv-get" or "kv-put" or "catalog-register" or "health-service" or "intentions");
     var wrk = needsWrk ? WrkRunner.Locate() : "";
     var machine = MachineConditions.Capture(needsWrk ? WrkRunner.Version(wrk) : "not needed");
     output.WriteLine("Mesh benchmarks");

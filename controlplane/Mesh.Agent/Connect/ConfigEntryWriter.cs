@@ -59,10 +59,29 @@ internal sealed partial class ConfigEntryWriter
     public Task<bool> SetAsync(ConfigEntry entry, ulong? casIndex, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        var normalized = EntryValidator.Normalize(entry);
+        return SetAsync(EntryValidator.Normalize(entry), casIndex, EntryValidator.Validate, cancellationToken);
+    }
+
+    /// <summary>
+    /// As <see cref="SetAsync(ConfigEntry, ulong?, CancellationToken)"/>, for the intentions API: its sources may
+    /// carry the fields the legacy API keeps (<see cref="EntryValidator.ValidateIntentionsWrite"/>).
+    /// </summary>
+    /// <returns>False when the check-and-set did not hold.</returns>
+    /// <exception cref="ConfigEntryException">The entry, or the graph with it, is invalid.</exception>
+    /// <exception cref="ConfigEntryContentionException">The graph changed under every attempt.</exception>
+    public Task<bool> SetIntentionsAsync(ServiceIntentionsEntry entry, ulong? casIndex, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return SetAsync(EntryValidator.Normalize(entry), casIndex,
+            (e, existing, datacenter) => EntryValidator.ValidateIntentionsWrite((ServiceIntentionsEntry)e, existing, datacenter), cancellationToken);
+    }
+
+    private Task<bool> SetAsync(ConfigEntry normalized, ulong? casIndex, Action<ConfigEntry, IReadOnlyList<ConfigEntry>, string> validate,
+        CancellationToken cancellationToken)
+    {
         ConfigEntryRow? row = null;
         return ApplyAsync(normalized.Kind, normalized.Name,
-            existing => EntryValidator.Validate(normalized, existing, _datacenter),
+            existing => validate(normalized, existing, _datacenter),
             // Serialized only once valid: an invalid entry may not even be writable as JSON (an infinite weight).
             graphIndex => new ConfigEntrySetCommand(
                 row ??= new ConfigEntryRow { Kind = normalized.Kind, Name = normalized.Name, Json = EntryCodec.ToJson(normalized) }, casIndex, graphIndex),

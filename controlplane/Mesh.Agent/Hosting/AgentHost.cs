@@ -150,6 +150,7 @@ public sealed partial class AgentHost : IAsyncDisposable
             () => appRef.Lifetime.StopApplication(), loggerFactory.CreateLogger<HttpApi>(), local);
         api.Stopping = app.Lifetime.ApplicationStopping;
         api.ConfigEntries = new Connect.ConfigEntryWriter(store, writer, identity.Datacenter, loggerFactory.CreateLogger<Connect.ConfigEntryWriter>());
+        api.Intentions = new Connect.IntentionWriter(store, api.ConfigEntries, time, loggerFactory.CreateLogger<Connect.IntentionWriter>());
         AgentHost? hostRef = null;
         api.Reload = () => hostRef?.ReloadAsync() ?? Task.CompletedTask;
         // Parked blocking queries answer at once on shutdown instead of holding it up until their wait runs out.

@@ -139,10 +139,12 @@ internal sealed partial class HttpApi
         Map("/v1/agent/connect/ca/leaf/", true, ["GET"], AgentConnectLeaf);
         Map("/v1/agent/connect/authorize", false, ["POST", "PUT"], AgentConnectAuthorize);
         Map("/v1/discovery-chain/", true, ["GET", "POST"], DiscoveryChain);
-        Map("/v1/connect/intentions", false, ["GET"], IntentionsList);
-        Map("/v1/connect/intentions/exact", false, ["GET"], IntentionsExact);
+        Map("/v1/connect/intentions", false, ["GET", "POST"], IntentionsRoot);
+        Map("/v1/connect/intentions/exact", false, ["GET", "PUT", "DELETE"], IntentionsExact);
         Map("/v1/connect/intentions/match", false, ["GET"], IntentionsMatch);
         Map("/v1/connect/intentions/check", false, ["GET"], IntentionsCheck);
+        // Legacy intentions by ID; exact, match and check above are exact routes, so they are never taken for an ID.
+        Map("/v1/connect/intentions/", true, ["GET", "PUT", "DELETE"], IntentionById);
         Map("/v1/config", false, ["PUT"], ConfigApply);
         Map("/v1/config/", true, ["GET", "DELETE"], Config);
         Map("/v1/query", false, ["GET", "POST"], QueryGeneral);

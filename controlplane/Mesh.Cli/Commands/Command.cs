@@ -45,10 +45,16 @@ internal abstract class Command
         {
             ctx.Err.WriteLine(e.Message);
             ctx.Err.WriteLine(Help);
-            return 1;
+            return FlagErrorExitCode;
         }
         return await ExecuteAsync(ctx).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The exit code of a flag that does not parse: 1, except where Consul's command gives 1 another meaning
+    /// (<c>intention check</c>: denied).
+    /// </summary>
+    protected virtual int FlagErrorExitCode => 1;
 
     /// <summary>The command's work, after its flags are parsed into <see cref="Flags"/>.</summary>
     protected abstract Task<int> ExecuteAsync(CliContext ctx);

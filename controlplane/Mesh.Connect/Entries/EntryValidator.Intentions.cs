@@ -4,7 +4,7 @@ namespace Mesh.Connect.Entries;
 // L7 permissions fit the destination's protocol is a graph question, answered by EntryGraph.
 public static partial class EntryValidator
 {
-    private static void ValidateIntentions(ServiceIntentionsEntry e)
+    private static void ValidateIntentions(ServiceIntentionsEntry e, bool legacyFields)
     {
         RequireName(e);
         if (Wildcard(e.Name) is { } bad) throw Fail("Name: " + bad);
@@ -24,10 +24,14 @@ public static partial class EntryValidator
             Tenancy(src.Partition, $"{at}.Partition");
             if (src.Peer.Length > 0 && src.Partition.Length > 0) throw Fail($"{at}.Peer: cannot set Peer and Partition at the same time.");
             if (src.Description.Length > MetaValueMaxLength) throw Fail($"{at}.Description exceeds maximum length {MetaValueMaxLength}");
-            if (src.LegacyMeta is { Count: > 0 }) throw Fail($"{at}.LegacyMeta must be omitted");
-            if (src.LegacyCreateTime is not null) throw Fail($"{at}.LegacyCreateTime must be omitted");
-            if (src.LegacyUpdateTime is not null) throw Fail($"{at}.LegacyUpdateTime must be omitted");
-            if (src.LegacyID.Length > 0) throw Fail($"{at}.LegacyID must be omitted");
+            if (legacyFields && src.LegacyID.Length > 0) ValidateLegacySource(src, at);
+            else
+            {
+                if (src.LegacyMeta is { Count: > 0 }) throw Fail($"{at}.LegacyMeta must be omitted");
+                if (src.LegacyCreateTime is not null) throw Fail($"{at}.LegacyCreateTime must be omitted");
+                if (src.LegacyUpdateTime is not null) throw Fail($"{at}.LegacyUpdateTime must be omitted");
+                if (src.LegacyID.Length > 0) throw Fail($"{at}.LegacyID must be omitted");
+            }
             var permissions = src.Permissions ?? [];
             if (permissions.Count == 0 && src.Action is not ("allow" or "deny")) throw Fail($"{at}.Action must be set to 'allow' or 'deny'");
             if (permissions.Count > 0 && src.Action.Length > 0) throw Fail($"{at}.Action must be omitted if Permissions are specified");
@@ -36,6 +40,24 @@ public static partial class EntryValidator
             for (var j = 0; j < permissions.Count; j++) ValidatePermission(permissions[j], $"{at}.Permissions[{j}]");
             if (!seen.Add((src.Name, src.Peer)))
                 throw Fail(src.Peer.Length > 0 ? $"{at} defines peer({Quote(src.Peer)}) {Quote(src.Name)} more than once" : $"{at} defines {Quote(src.Name)} more than once");
+        }
+    }
+
+    /// <summary>
+    /// A source the legacy API made (it has an ID): its times are set and its metadata within the limits of an
+    /// entry's, with the messages of Consul's legacy validation. Permissions never come through the legacy API.
+    /// </summary>
+    private static void ValidateLegacySource(IntentionSource src, string at)
+    {
+        if (src.LegacyCreateTime is null) throw Fail($"{at}.LegacyCreateTime must be set");
+        if (src.LegacyUpdateTime is null) throw Fail($"{at}.LegacyUpdateTime must be set");
+        if (src.Permissions is { Count: > 0 }) throw Fail($"{at}.Permissions cannot be set on an intention made by the legacy API");
+        if (src.LegacyMeta is not { } meta) return;
+        if (meta.Count > MetaMaxKeyPairs) throw Fail($"{at}.Meta exceeds maximum element count {MetaMaxKeyPairs}");
+        foreach (var (key, value) in meta.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            if (key.Length > MetaKeyMaxLength) throw Fail($"{at}.Meta key {Quote(key)} exceeds maximum length {MetaKeyMaxLength}");
+            if (value.Length > MetaValueMaxLength) throw Fail($"{at}.Meta value for key {Quote(key)} exceeds maximum length {MetaValueMaxLength}");
         }
     }
 

@@ -64,7 +64,21 @@ public static partial class EntryValidator
 
     /// <summary>Validates a write of <paramref name="entry"/> over <paramref name="existing"/>; target IDs in messages name <paramref name="datacenter"/>.</summary>
     /// <exception cref="ConfigEntryException">The entry, or the graph with it, is invalid; the message says why.</exception>
-    public static void Validate(ConfigEntry entry, IReadOnlyList<ConfigEntry> existing, string datacenter)
+    public static void Validate(ConfigEntry entry, IReadOnlyList<ConfigEntry> existing, string datacenter) =>
+        Validate(entry, existing, datacenter, legacyFields: false);
+
+    /// <summary>
+    /// Validates a write that the intentions API (<c>/v1/connect/intentions</c>) makes: as
+    /// <see cref="Validate(ConfigEntry, IReadOnlyList{ConfigEntry}, string)"/>, except that a source may carry what
+    /// the legacy API keeps for the intentions it made (<c>LegacyID</c> with its times and metadata). Writers of
+    /// whole entries (<c>/v1/config</c>) may not set those fields; the API sets them and keeps them on every source it
+    /// does not touch.
+    /// </summary>
+    /// <exception cref="ConfigEntryException">The entry, or the graph with it, is invalid; the message says why.</exception>
+    public static void ValidateIntentionsWrite(ServiceIntentionsEntry entry, IReadOnlyList<ConfigEntry> existing, string datacenter) =>
+        Validate(entry, existing, datacenter, legacyFields: true);
+
+    private static void Validate(ConfigEntry entry, IReadOnlyList<ConfigEntry> existing, string datacenter, bool legacyFields)
     {
         ArgumentNullException.ThrowIfNull(entry);
         ArgumentNullException.ThrowIfNull(existing);
@@ -77,7 +91,7 @@ public static partial class EntryValidator
             case ServiceResolverEntry r: ValidateResolver(r); break;
             case ServiceSplitterEntry s: ValidateSplitter(s); break;
             case ServiceRouterEntry r: ValidateRouter(r); break;
-            case ServiceIntentionsEntry i: ValidateIntentions(i); break;
+            case ServiceIntentionsEntry i: ValidateIntentions(i, legacyFields); break;
         }
         new EntryGraph(existing, datacenter).CheckChange(e.Kind, e.Name, e);
     }

@@ -115,6 +115,35 @@ public sealed class EntryValidatorTests
     public void Validate_BrokenRule_RefusedWithConsulsMessage(string entry, string[] existing, string message) =>
         Assert.Equal(message, Problem(entry, existing));
 
+    public static TheoryData<string, string?> IntentionsWrites() => new()
+    {
+        // A source the legacy API made keeps its ID, times and metadata.
+        { """{"Kind":"service-intentions","Name":"db","Sources":[{"Name":"web","Action":"allow","LegacyID":"0d9d4bd4-2f8c-4cf0-9a40-5c3c0b0b0b0b","LegacyMeta":{"k":"v"},"LegacyCreateTime":"2025-01-01T00:00:00Z","LegacyUpdateTime":"2025-01-01T00:00:00Z"},{"Name":"api","Action":"deny"}]}""", null },
+        { """{"Kind":"service-intentions","Name":"db","Sources":[{"Name":"web","Action":"allow","LegacyID":"x","LegacyUpdateTime":"2025-01-01T00:00:00Z"}]}""", "Sources[0].LegacyCreateTime must be set" },
+        { """{"Kind":"service-intentions","Name":"db","Sources":[{"Name":"web","Action":"allow","LegacyID":"x","LegacyCreateTime":"2025-01-01T00:00:00Z"}]}""", "Sources[0].LegacyUpdateTime must be set" },
+        // Without an ID the legacy fields mean nothing.
+        { """{"Kind":"service-intentions","Name":"db","Sources":[{"Name":"web","Action":"allow","LegacyMeta":{"k":"v"}}]}""", "Sources[0].LegacyMeta must be omitted" },
+        { """{"Kind":"service-intentions","Name":"db","Sources":[{"Name":"web","Action":"allow","LegacyID":"x","LegacyCreateTime":"2025-01-01T00:00:00Z","LegacyUpdateTime":"2025-01-01T00:00:00Z","LegacyMeta":{"k":"v"},"Description":"d"},{"Name":"web","Action":"deny"}]}""", "Sources[1] defines \"web\" more than once" },
+    };
+
+    [Theory]
+    [MemberData(nameof(IntentionsWrites))]
+    public void ValidateIntentionsWrite_LegacyFields_AllowedOnlyWhole(string entry, string? message)
+    {
+        string? problem = null;
+        try
+        {
+            EntryValidator.ValidateIntentionsWrite((ServiceIntentionsEntry)Read(entry), [], EntryValidator.DefaultDatacenter);
+        }
+        catch (ConfigEntryException ex)
+        {
+            problem = ex.Message;
+        }
+        Assert.Equal(message, problem);
+        // A whole-entry write may never set them.
+        if (entry.Contains("LegacyID", StringComparison.Ordinal)) Assert.NotNull(Problem(entry));
+    }
+
     [Fact]
     public void Validate_MetaOverConsulsLimits_Refused()
     {

@@ -4,7 +4,7 @@ namespace Mesh.Agent.Tests.Interop;
 
 /// <summary>
 /// Plain curl (with jq to read the JSON) against a real dev agent: each script in tests/interop/curl runs on its own
-/// agent and must exit 0. These cover the endpoints no packaged client drives yet (config entries).
+/// agent and must exit 0. These cover the endpoints no packaged client drives yet (config entries, intentions).
 /// </summary>
 public sealed class CurlClientTests
 {
@@ -18,7 +18,9 @@ public sealed class CurlClientTests
         await InteropScripts.RunAgainstFreshAgentAsync("bash", InteropScripts.CurlDir, script, "curl");
     }
 
-    [Fact]
-    public void Scripts_InInteropFolder_CoverConfigEntries() =>
-        Assert.Contains("config_entries.sh", InteropScripts.Names(InteropScripts.CurlDir, ".sh"));
+    [Theory]
+    [InlineData("config_entries.sh")]
+    [InlineData("intentions.sh")]
+    public void Scripts_InInteropFolder_CoverTheEndpoints(string script) =>
+        Assert.Contains(script, InteropScripts.Names(InteropScripts.CurlDir, ".sh"));
 }

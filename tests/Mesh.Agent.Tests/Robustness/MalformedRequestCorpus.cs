@@ -74,6 +74,8 @@ public static class MalformedRequestCorpus
         "/v1/agent/connect/ca/leaf/{name}", "/v1/agent/connect/ca/leaf/", "/v1/agent/connect/authorize",
         "/v1/config", "/v1/config/", "/v1/config/{kind}", "/v1/config/{kind}/{name}", "/v1/config/{kind}/", "/v1/config/{rand}/{name}",
         "/v1/config/{kind}/{name}/{rand}",
+        "/v1/connect/intentions", "/v1/connect/intentions/", "/v1/connect/intentions/exact", "/v1/connect/intentions/match",
+        "/v1/connect/intentions/check", "/v1/connect/intentions/{id}", "/v1/connect/intentions/{id}/{rand}",
     ];
 
     private static readonly string[] Kinds =
@@ -108,6 +110,24 @@ public static class MalformedRequestCorpus
         "{\"Kind\":\"service-intentions\",\"Name\":\"{entry}\",\"Sources\":[{\"Name\":\"{entry}\",\"Action\":{rand-json},\"Permissions\":[{\"Action\":\"deny\",\"HTTP\":{rand-json}}]}]}",
         "{\"Kind\":\"service-intentions\",\"Name\":\"{entry}\",\"Sources\":[{\"Name\":\"*\",\"Action\":\"deny\",\"LegacyCreateTime\":{rand-json},\"Precedence\":{rand-json}}]}",
     ];
+
+    // Intention bodies (exact upserts and legacy creates and updates) with wrong types, bad names and L7 permissions
+    // on services that are not HTTP.
+    private static readonly string[] IntentionBodies =
+    [
+        "{\"Action\":{rand-json}}",
+        "{\"Action\":\"allow\",\"SourceType\":{rand-json},\"Description\":{rand-json},\"Meta\":{rand-json}}",
+        "{\"Action\":\"deny\",\"Meta\":{\"{rand}\":{rand-json}},\"Precedence\":{rand-json},\"CreatedAt\":{rand-json}}",
+        "{\"Permissions\":{rand-json}}",
+        "{\"Permissions\":[{\"Action\":{rand-json},\"HTTP\":{rand-json}}]}",
+        "{\"Permissions\":[{\"Action\":\"allow\",\"HTTP\":{\"PathRegex\":{rand-json},\"Header\":{rand-json},\"Methods\":{rand-json}}}]}",
+        "{\"SourceName\":{rand-json},\"DestinationName\":\"{entry}\",\"Action\":\"allow\"}",
+        "{\"SourceName\":\"{intention-name}\",\"DestinationName\":\"{intention-name}\",\"Action\":{rand-json},\"SourceNS\":{rand-json}}",
+        "{\"ID\":{rand-json},\"SourceName\":\"{entry}\",\"DestinationName\":\"{entry}\",\"Action\":\"deny\",\"SourcePeer\":{rand-json}}",
+        "{\"SourceName\":\"{entry}\",\"DestinationName\":\"{entry}\",\"Permissions\":[{\"Action\":\"allow\",\"HTTP\":{\"PathPrefix\":\"/\"}}]}",
+    ];
+
+    private static readonly string[] IntentionNames = ["fuzz-a", "fuzz-b", "*", "web*", "default/fuzz-a", "x/fuzz-a", "a/b/c/d", "peer:p/fuzz-a", "", "%2F", "a%00"];
 
     private static readonly string[] ConfigQueries = ["", "", "?cas=0", "?cas={index}", "?cas=abc", "?cas=", "?cas=-1", "?pretty", "?index=1&wait=10ms", "?dc=nowhere"];
 
@@ -260,7 +280,8 @@ public static class MalformedRequestCorpus
             var roll = random.Next(100);
             list.Add(roll switch
             {
-                < 32 => RandomEndpoint(random, i),
+                < 27 => RandomEndpoint(random, i),
+                < 32 => Intention(random, i),
                 < 40 => Registration(random, i),
                 < 55 => Txn(random, i),
                 < 65 => SessionCreate(random, i),
@@ -379,6 +400,35 @@ public static class MalformedRequestCorpus
         var bytes = r.Next(10) == 0 ? Encoding.UTF8.GetBytes(Pick(r, JsonJunk)) : Encoding.UTF8.GetBytes(FillConfig(r, body));
         var verb = r.Next(10) == 0 ? Pick(r, Methods) : "PUT";
         return new FuzzRequest(n, "config-entry", verb, Ascii(FillConfig(r, "/v1/config" + Pick(r, ConfigQueries))), bytes, []);
+    }
+
+    private static FuzzRequest Intention(Random r, int n)
+    {
+        string Name() => Pick(r, IntentionNames);
+        var exact = $"/v1/connect/intentions/exact?source={Name()}&destination={Name()}" + (r.Next(6) == 0 ? "&" + Fill(r, Pick(r, QueryFragments)) : "");
+        var byId = "/v1/connect/intentions/" + (r.Next(3) == 0 ? RandomSegment(r) : Uuid(r));
+        var (method, target) = r.Next(8) switch
+        {
+            0 or 1 or 2 => ("PUT", exact),
+            3 => (Pick(r, (string[])["GET", "DELETE", "DELETE"]), exact),
+            4 => ("POST", "/v1/connect/intentions" + (r.Next(4) == 0 ? "?" + Fill(r, Pick(r, QueryFragments)) : "")),
+            5 => (Pick(r, (string[])["GET", "PUT", "DELETE"]), byId),
+            6 => ("GET", Pick(r, (string[])[
+                $"/v1/connect/intentions/match?by={Pick(r, (string[])["source", "destination", "", "x"])}&name={Name()}",
+                $"/v1/connect/intentions/check?source={Name()}&destination={Name()}",
+                "/v1/connect/intentions?filter=" + Uri.EscapeDataString(Pick(r, Filters)),
+                "/v1/connect/intentions?index=1&wait=10ms"])),
+            _ => (Pick(r, Methods), Pick(r, (string[])[exact, byId, "/v1/connect/intentions"])),
+        };
+        byte[]? bytes = null;
+        if (method is "PUT" or "POST" || r.Next(4) == 0)
+        {
+            var body = Pick(r, IntentionBodies);
+            while (body.Contains("{rand-json}", StringComparison.Ordinal)) body = ReplaceFirst(body, "{rand-json}", Pick(r, JsonValues));
+            while (body.Contains("{intention-name}", StringComparison.Ordinal)) body = ReplaceFirst(body, "{intention-name}", Name());
+            bytes = r.Next(10) == 0 ? Encoding.UTF8.GetBytes(Pick(r, JsonJunk)) : Encoding.UTF8.GetBytes(FillConfig(r, body));
+        }
+        return new FuzzRequest(n, "intention", method, Ascii(target), bytes, []);
     }
 
     private static string FillConfig(Random r, string template)

@@ -16,7 +16,7 @@ internal static class WrkMeasurement
 
     public static async Task<ScenarioResult> RunAsync(
         BenchContext context, string scenario, string path, string? script, double? targetPerSecond, CancellationToken cancellation,
-        IReadOnlyList<string>? headers = null)
+        IReadOnlyList<string>? headers = null, IReadOnlyList<string>? scriptArgs = null)
     {
         var url = new Uri(context.Agent.BaseAddress, path);
         var scriptPath = script is null ? null : Path.Combine(AppContext.BaseDirectory, "Wrk", script);
@@ -24,11 +24,11 @@ internal static class WrkMeasurement
         if (context.Options.Warmup > TimeSpan.Zero)
         {
             context.Log.WriteLine($"{scenario}: warm-up {context.Options.Warmup.TotalSeconds:0.#} s");
-            await WrkRunner.RunAsync(context.WrkPath, url, Threads, Connections, context.Options.Warmup, scriptPath, cancellation, headers);
+            await WrkRunner.RunAsync(context.WrkPath, url, Threads, Connections, context.Options.Warmup, scriptPath, cancellation, headers, scriptArgs);
         }
 
         context.Log.WriteLine($"{scenario}: measuring {context.Options.Duration.TotalSeconds:0.#} s, wrk -t {Threads} -c {Connections} {url.PathAndQuery}");
-        var run = await WrkRunner.RunAsync(context.WrkPath, url, Threads, Connections, context.Options.Duration, scriptPath, cancellation, headers);
+        var run = await WrkRunner.RunAsync(context.WrkPath, url, Threads, Connections, context.Options.Duration, scriptPath, cancellation, headers, scriptArgs);
 
         // A script that does not load makes wrk fall back to plain GETs of the URL: every answer an error, no
         // measurement at all. Say so rather than report zero.

@@ -41,10 +41,13 @@ internal static partial class WrkRunner
         return (copyright > 0 ? first[..copyright] : first).Trim();
     }
 
-    /// <summary>Runs <c>wrk -t threads -c connections -d duration --latency [-H header]... [-s script] url</c> and parses the report.</summary>
+    /// <summary>
+    /// Runs <c>wrk -t threads -c connections -d duration --latency [-H header]... [-s script] url [-- scriptArgs...]</c>
+    /// and parses the report.
+    /// </summary>
     public static async Task<WrkResult> RunAsync(
         string wrk, Uri url, int threads, int connections, TimeSpan duration, string? script, CancellationToken cancellation,
-        IReadOnlyList<string>? headers = null)
+        IReadOnlyList<string>? headers = null, IReadOnlyList<string>? scriptArgs = null)
     {
         // wrk reads durations as whole seconds.
         var seconds = Math.Max(1, (int)Math.Ceiling(duration.TotalSeconds));
@@ -63,6 +66,12 @@ internal static partial class WrkRunner
             info.ArgumentList.Add(script);
         }
         info.ArgumentList.Add(url.ToString());
+        if (scriptArgs is { Count: > 0 })
+        {
+            // Everything after "--" reaches the script's init(args).
+            info.ArgumentList.Add("--");
+            foreach (var arg in scriptArgs) info.ArgumentList.Add(arg);
+        }
 
         using var process = Process.Start(info) ?? throw new BenchmarkSetupException("could not start wrk");
         var stdout = process.StandardOutput.ReadToEndAsync(cancellation);

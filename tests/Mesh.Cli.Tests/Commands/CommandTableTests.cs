@@ -9,9 +9,11 @@ public sealed class CommandTableTests
     {
         var run = await new CliHarness().RunAsync();
         Assert.Equal(127, run.ExitCode);
-        Assert.StartsWith("Usage: mesh [--version] [--help] <command> [<args>]\n\nAvailable commands are:\n    agent       Runs a Mesh agent\n", run.Err);
-        Assert.Contains("\n    kv          Interact with the key-value store\n", run.Err);
-        Assert.Contains("\n    services    Interact with services\n", run.Err);
+        // Names are padded to the longest ("intention") plus four spaces, as Consul's list aligns them.
+        Assert.StartsWith("Usage: mesh [--version] [--help] <command> [<args>]\n\nAvailable commands are:\n    agent        Runs a Mesh agent\n", run.Err);
+        Assert.Contains("\n    intention    Interact with Connect service intentions\n", run.Err);
+        Assert.Contains("\n    kv           Interact with the key-value store\n", run.Err);
+        Assert.Contains("\n    services     Interact with services\n", run.Err);
         Assert.DoesNotContain("kv get", run.Err);
         Assert.Equal("", run.Out);
     }

@@ -10,7 +10,7 @@ public sealed class TlsCommandTests
     {
         var run = await new CliHarness().RunAsync();
 
-        Assert.Contains("\n    tls         Builtin helpers for creating CAs and certificates\n", run.Err);
+        Assert.Contains("\n    tls          Builtin helpers for creating CAs and certificates\n", run.Err);
     }
 
     [Fact]
