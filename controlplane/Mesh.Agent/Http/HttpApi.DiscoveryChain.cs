@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Mesh.Connect.DiscoveryChain;
-using Mesh.State.Tables;
 using Mesh.State.Text;
 
 namespace Mesh.Agent.Http;
@@ -32,10 +31,11 @@ internal sealed partial class HttpApi
         var request = new ChainRequest(service, _identity.Datacenter, Connect?.Ca.TrustDomain ?? "", protocol, connectTimeout);
         var (_, chain) = await BlockingAsync(r, (v, ws) =>
         {
-            v.ConfigEntryList(null, ws);
+            var (index, rows) = v.ConfigEntryList(null, ws);
             try
             {
-                return (v.TableIndex(TableNames.ConfigEntries), Chain: ChainCompiler.Compile(request, ChainEntries.From(v)));
+                // The writer keeps every stored entry parsed, so a wake-up compiles without re-reading all the JSON.
+                return (index, Chain: ChainCompiler.Compile(request, new ChainEntries(EntryWriter.Entries(rows))));
             }
             catch (ChainCompileException ex)
             {

@@ -1,5 +1,4 @@
 using Mesh.Connect.Entries;
-using Mesh.State;
 
 namespace Mesh.Connect.DiscoveryChain;
 
@@ -11,7 +10,7 @@ public sealed class ChainEntries
     private readonly Dictionary<string, ServiceSplitterEntry> _splitters;
     private readonly Dictionary<string, ServiceRouterEntry> _routers;
 
-    /// <summary>Entries as given (tests, benchmarks); later ones of the same kind and name win.</summary>
+    /// <summary>The entries a chain may read (other kinds are ignored); later ones of the same kind and name win.</summary>
     public ChainEntries(IEnumerable<ConfigEntry> entries)
     {
         _defaults = new(StringComparer.Ordinal);
@@ -30,12 +29,6 @@ public sealed class ChainEntries
             }
         }
     }
-
-    /// <summary>Every entry of the kinds a chain reads, from one view of the store.</summary>
-    public static ChainEntries From(StateView view) => new(
-        new[] { EntryKinds.ServiceDefaults, EntryKinds.ProxyDefaults, EntryKinds.ServiceResolver, EntryKinds.ServiceSplitter, EntryKinds.ServiceRouter }
-            .SelectMany(kind => view.ConfigEntryList(kind).Entries)
-            .Select(row => EntryCodec.FromStored(row.Json)));
 
     /// <summary>The <c>proxy-defaults</c> entry, if any.</summary>
     public ProxyDefaultsEntry? ProxyDefaults { get; private set; }
