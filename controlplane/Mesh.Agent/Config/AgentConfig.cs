@@ -7,6 +7,8 @@ public sealed record PortsConfig
     public int Https { get; init; } = -1;
     public int Dns { get; init; } = 8600;
     public int Grpc { get; init; } = 8502;
+    /// <summary>gRPC over TLS (<c>grpc_tls</c>): off unless set, and then <c>tls.grpc</c> (or <c>tls.defaults</c>) must name a certificate.</summary>
+    public int GrpcTls { get; init; } = -1;
     public int Server { get; init; } = 8300;
     public int SerfLan { get; init; } = 8301;
     public int SerfWan { get; init; } = 8302;
@@ -69,6 +71,9 @@ public sealed record AgentConfig
     /// <summary>Connect: the CA and the endpoints that use it.</summary>
     public ConnectConfig Connect { get; init; } = new();
 
+    /// <summary>The certificate the gRPC TLS port serves (<c>tls.grpc</c>, falling back to <c>tls.defaults</c>).</summary>
+    public TlsFiles GrpcTls { get; init; } = new();
+
     /// <summary>The address other nodes reach this one on.</summary>
     public string EffectiveAdvertiseAddr =>
         AdvertiseAddr.Length > 0 ? AdvertiseAddr : BindAddr is "0.0.0.0" or "::" or "" ? "127.0.0.1" : BindAddr;
@@ -78,6 +83,19 @@ public sealed record AgentConfig
 /// <param name="Source">File and position, e.g. <c>web.json: services[1]</c>.</param>
 /// <param name="Json">The definition as written.</param>
 public sealed record ConfigDefinition(string Source, string Json);
+
+/// <summary>A listener's certificate: PEM files, as Consul's <c>tls</c> stanzas name them.</summary>
+public sealed record TlsFiles
+{
+    /// <summary><c>cert_file</c>: the certificate (chain), PEM.</summary>
+    public string CertFile { get; init; } = "";
+
+    /// <summary><c>key_file</c>: its private key, PEM.</summary>
+    public string KeyFile { get; init; } = "";
+
+    /// <summary><c>ca_file</c>: the CA that signed it (what clients such as Envoy's bootstrap trust), PEM.</summary>
+    public string CaFile { get; init; } = "";
+}
 
 /// <summary>The <c>connect</c> block: whether Connect runs, and the CA's provider and settings when it is first made.</summary>
 public sealed record ConnectConfig

@@ -108,6 +108,7 @@ public static class ConfigLoader
         "recursors" => c with { Dns = c.Dns with { Recursors = [.. Strings(file, p)] } },
         "dns_config" => c with { Dns = ApplyDns(c.Dns, file, p.Value) },
         "connect" => c with { Connect = ApplyConnect(c.Connect, file, p.Value) },
+        "tls" => c with { GrpcTls = ApplyTls(c.GrpcTls, file, p.Value) },
         "default_intention_policy" => c with { DefaultIntentionPolicy = Str(file, p) is "allow" or "deny" or "" ? p.Value.GetString()! :
             throw new ConfigException($"config file \"{file}\": default_intention_policy must be \"allow\" or \"deny\"") },
         _ => throw new ConfigException($"config file \"{file}\": invalid config key {p.Name}"),
@@ -162,6 +163,7 @@ public static class ConfigLoader
                 "https" => ports with { Https = Int(file, p) },
                 "dns" => ports with { Dns = Int(file, p) },
                 "grpc" => ports with { Grpc = Int(file, p) },
+                "grpc_tls" => ports with { GrpcTls = Int(file, p) },
                 "server" => ports with { Server = Int(file, p) },
                 "serf_lan" => ports with { SerfLan = Int(file, p) },
                 "serf_wan" => ports with { SerfWan = Int(file, p) },
@@ -200,6 +202,50 @@ public static class ConfigLoader
             };
         }
         return dns;
+    }
+
+    /// <summary>
+    /// The <c>tls</c> stanza: <c>defaults</c> and <c>grpc</c> (which wins key by key) give the gRPC TLS port's
+    /// certificate; <c>https</c> and <c>internal_rpc</c> are accepted for files shared with Consul and unused here.
+    /// </summary>
+    private static TlsFiles ApplyTls(TlsFiles tls, string file, JsonElement e)
+    {
+        if (e.ValueKind != JsonValueKind.Object) throw new ConfigException($"config file \"{file}\": tls must be an object");
+        TlsFiles? defaults = null, grpc = null;
+        foreach (var p in e.EnumerateObject())
+        {
+            switch (p.Name)
+            {
+                case "defaults": defaults = TlsStanza(new TlsFiles(), file, "tls.defaults", p.Value); break;
+                case "grpc": grpc = TlsStanza(new TlsFiles(), file, "tls.grpc", p.Value); break;
+                case "https" or "internal_rpc": break;
+                default: throw new ConfigException($"config file \"{file}\": invalid config key tls.{p.Name}");
+            }
+        }
+        static string Pick(string grpc, string defaults, string before) => grpc.Length > 0 ? grpc : defaults.Length > 0 ? defaults : before;
+        return new TlsFiles
+        {
+            CertFile = Pick(grpc?.CertFile ?? "", defaults?.CertFile ?? "", tls.CertFile),
+            KeyFile = Pick(grpc?.KeyFile ?? "", defaults?.KeyFile ?? "", tls.KeyFile),
+            CaFile = Pick(grpc?.CaFile ?? "", defaults?.CaFile ?? "", tls.CaFile),
+        };
+    }
+
+    private static TlsFiles TlsStanza(TlsFiles tls, string file, string where, JsonElement e)
+    {
+        if (e.ValueKind != JsonValueKind.Object) throw new ConfigException($"config file \"{file}\": {where} must be an object");
+        foreach (var p in e.EnumerateObject())
+        {
+            tls = p.Name switch
+            {
+                "cert_file" => tls with { CertFile = Str(file, p) },
+                "key_file" => tls with { KeyFile = Str(file, p) },
+                "ca_file" => tls with { CaFile = Str(file, p) },
+                // Settings Consul has that this version does not act on are refused rather than silently ignored.
+                _ => throw new ConfigException($"config file \"{file}\": invalid config key {where}.{p.Name}"),
+            };
+        }
+        return tls;
     }
 
     private static ConnectConfig ApplyConnect(ConnectConfig connect, string file, JsonElement e)

@@ -158,6 +158,7 @@ internal static class AgentCommand
                 Https = I("https-port", o.HttpsPort, config.Ports.Https),
                 Dns = I("dns-port", o.DnsPort, config.Ports.Dns),
                 Grpc = I("grpc-port", o.GrpcPort, config.Ports.Grpc),
+                GrpcTls = I("grpc-tls-port", o.GrpcTlsPort, config.Ports.GrpcTls),
                 Server = I("server-port", o.ServerPort, config.Ports.Server),
                 SerfLan = I("serf-lan-port", o.SerfLanPort, config.Ports.SerfLan),
                 SerfWan = I("serf-wan-port", o.SerfWanPort, config.Ports.SerfWan),
@@ -204,7 +205,8 @@ internal static class AgentCommand
         o.HttpPort = f.Int("http-port", 8500, "Sets the HTTP API port to listen on (0: a free port).");
         o.HttpsPort = f.Int("https-port", -1, "Sets the HTTPS API port to listen on.");
         o.DnsPort = f.Int("dns-port", 8600, "DNS port to use.");
-        o.GrpcPort = f.Int("grpc-port", 8502, "Sets the gRPC API port to listen on.");
+        o.GrpcPort = f.Int("grpc-port", 8502, "Sets the gRPC (xDS) port to listen on, plaintext HTTP/2 (0: a free port, -1: off).");
+        o.GrpcTlsPort = f.Int("grpc-tls-port", -1, "Sets the gRPC (xDS) port to listen on with TLS; needs tls.grpc cert_file and key_file.");
         o.ServerPort = f.Int("server-port", 8300, "Sets the server port to listen on.");
         o.SerfLanPort = f.Int("serf-lan-port", 8301, "Sets the Serf LAN port to listen on.");
         o.SerfWanPort = f.Int("serf-wan-port", 8302, "Sets the Serf WAN port to listen on.");
@@ -215,7 +217,7 @@ internal static class AgentCommand
     {
         public Func<bool> Dev = null!, Server = null!, Bootstrap = null!, DisableHostNodeId = null!, LogJson = null!, Ui = null!,
             EnableScriptChecks = null!;
-        public Func<int> BootstrapExpect = null!, HttpPort = null!, HttpsPort = null!, DnsPort = null!, GrpcPort = null!,
+        public Func<int> BootstrapExpect = null!, HttpPort = null!, HttpsPort = null!, DnsPort = null!, GrpcPort = null!, GrpcTlsPort = null!,
             ServerPort = null!, SerfLanPort = null!, SerfWanPort = null!;
         public Func<string> Bind = null!, Advertise = null!, Client = null!, Node = null!, NodeId = null!, DataDir = null!,
             LogLevel = null!, PidFile = null!, Domain = null!, AltDomain = null!;
