@@ -10,7 +10,7 @@ public sealed record AgentProcessOptions
     /// <summary>The agent's <c>-node</c> name; a unique one when null, so agents never collide.</summary>
     public string? NodeName { get; init; }
 
-    /// <summary>Further agent flags, appended after <c>agent -dev -http-port 0 -dns-port 0 -node &lt;name&gt;</c>.</summary>
+    /// <summary>Further agent flags, appended after <c>agent -dev -http-port 0 -dns-port 0 -grpc-port 0 -node &lt;name&gt;</c>.</summary>
     public IReadOnlyList<string> ExtraArguments { get; init; } = [];
 
     /// <summary>How long to wait for the "HTTP API listening on" line (JIT on a busy 2-core machine is slow).</summary>
@@ -84,6 +84,13 @@ public sealed partial class AgentProcess : IAsyncDisposable
     [GeneratedRegex(@"HTTP API listening on http://(\S+):(\d+)")]
     private static partial Regex ListeningLine();
 
+    // The agent prints its gRPC line before its HTTP line, so the gRPC port is known once the agent counts as started.
+    [GeneratedRegex(@"gRPC \(xDS\) listening on http://(\S+):(\d+)")]
+    private static partial Regex GrpcListeningLine();
+
+    /// <summary>Port of the plaintext gRPC (xDS) listener, or 0 when the agent has none.</summary>
+    public int GrpcPort { get; private set; }
+
     /// <summary>The <c>dotnet</c> host that runs this test, so the agent runs on the same runtime.</summary>
     public static string DotnetHost()
     {
@@ -126,7 +133,7 @@ public sealed partial class AgentProcess : IAsyncDisposable
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
-        foreach (var arg in (string[])[meshDll, "agent", "-dev", "-http-port", "0", "-dns-port", "0", "-node", nodeName])
+        foreach (var arg in (string[])[meshDll, "agent", "-dev", "-http-port", "0", "-dns-port", "0", "-grpc-port", "0", "-node", nodeName])
         {
             info.ArgumentList.Add(arg);
         }
@@ -203,6 +210,11 @@ public sealed partial class AgentProcess : IAsyncDisposable
         if (_listening.Task.IsCompleted)
         {
             return;
+        }
+
+        if (GrpcListeningLine().Match(line) is { Success: true } grpc && GrpcPort == 0)
+        {
+            GrpcPort = int.Parse(grpc.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
         }
 
         var match = ListeningLine().Match(line);

@@ -32,8 +32,8 @@ internal sealed class InProcessAgent : IAsyncDisposable
             ClientAddr = "127.0.0.1",
             BindAddr = "127.0.0.1",
             LogLevel = "debug",
-            // DNS stays off unless a test asks for it (Dns = 0 picks a free port).
-            Ports = new PortsConfig { Http = 0, Dns = -1 },
+            // DNS and gRPC stay off unless a test asks for them (0 picks a free port).
+            Ports = new PortsConfig { Http = 0, Dns = -1, Grpc = -1 },
             SessionTtlMin = TimeSpan.FromMilliseconds(100),
         };
         config = configure?.Invoke(config) ?? config;

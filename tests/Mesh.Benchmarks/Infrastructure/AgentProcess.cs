@@ -66,7 +66,7 @@ internal sealed partial class AgentProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
-        foreach (var arg in new[] { meshDll, "agent", "-dev", "-http-port", "0", "-dns-port", "0" }) info.ArgumentList.Add(arg);
+        foreach (var arg in new[] { meshDll, "agent", "-dev", "-http-port", "0", "-dns-port", "0", "-grpc-port", "0" }) info.ArgumentList.Add(arg);
 
         var process = Process.Start(info) ?? throw new BenchmarkSetupException("could not start the agent process");
         var listening = new TaskCompletionSource<IPEndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);

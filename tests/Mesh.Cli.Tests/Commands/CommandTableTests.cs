@@ -85,7 +85,7 @@ public sealed class CommandTableTests
     {
         var cli = new CliHarness();
         using var cts = new CancellationTokenSource();
-        var running = cli.RunAsync(cts.Token, "agent", "-dev", "-http-port", "0", "-dns-port", "-1", "-node", "dispatch-test");
+        var running = cli.RunAsync(cts.Token, "agent", "-dev", "-http-port", "0", "-dns-port", "-1", "-grpc-port", "-1", "-node", "dispatch-test");
         await Eventually.TrueAsync(() => cli.OutSoFar.Contains("HTTP API listening on http://"), "the agent to listen");
         await cts.CancelAsync();
         var run = await running;
