@@ -1,4 +1,4 @@
-namespace Mesh.Agent.Tests.Fixtures;
+namespace Mesh.Tests.Shared;
 
 /// <summary>Locations in the source tree, found from the test output folder.</summary>
 public static class RepoPaths
