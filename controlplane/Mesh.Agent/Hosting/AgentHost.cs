@@ -42,13 +42,15 @@ public sealed partial class AgentHost : IAsyncDisposable
     private readonly AgentLoggerProvider _logs;
     private readonly Dns.DnsServer? _dns;
     private readonly ConnectParts? _connect;
+    private readonly GrpcHost? _grpc;
     private int _disposed;
 
     private AgentHost(WebApplication app, IReplicatedLog log, SessionTimers sessionTimers, StateStore store, AgentConfig config,
         AgentIdentity identity, IReadOnlyList<Uri> httpAddresses, TombstoneReaper reaper, ILogger logger, AgentLoggerProvider logs,
-        Local.LocalState local, Local.AntiEntropy antiEntropy, Local.ConfigDefinitions definitions, Dns.DnsServer? dns, ConnectParts? connect)
+        Local.LocalState local, Local.AntiEntropy antiEntropy, Local.ConfigDefinitions definitions, Dns.DnsServer? dns, ConnectParts? connect, GrpcHost? grpc)
     {
         _dns = dns;
+        _grpc = grpc;
         _connect = connect;
         _local = local;
         _definitions = definitions;
@@ -76,6 +78,12 @@ public sealed partial class AgentHost : IAsyncDisposable
 
     /// <summary>Where the HTTP API listens (the real ports when 0 was asked for).</summary>
     public IReadOnlyList<Uri> HttpAddresses { get; }
+
+    /// <summary>Where gRPC (xDS) listens: <c>http://</c> plaintext, <c>https://</c> TLS (empty when both gRPC ports are -1).</summary>
+    public IReadOnlyList<Uri> GrpcAddresses => _grpc?.Addresses ?? [];
+
+    /// <summary>The xDS service, or null when gRPC is off.</summary>
+    public Mesh.Xds.Hosting.XdsService? Xds => _grpc?.Xds;
 
     /// <summary>Where the DNS server listens, UDP and TCP on each port (empty when <c>ports.dns</c> is -1).</summary>
     public IReadOnlyList<IPEndPoint> DnsEndpoints => _dns?.Endpoints ?? [];
@@ -233,10 +241,34 @@ public sealed partial class AgentHost : IAsyncDisposable
             }
             api.Connect = new ConnectServices(connect.Ca, connect.Leaves, new Connect.IntentionAuthorizer(config.DefaultIntentionPolicy));
         }
-        var host = new AgentHost(app, log, sessionTimers, store, config, identity, addresses, reaper, logger, logs, local, antiEntropy, definitions, dns, connect);
+        GrpcHost? grpc = null;
+        if (config.Ports.Grpc >= 0 || config.Ports.GrpcTls >= 0)
+        {
+            // No ACLs yet: without default_intention_policy, the ACL default (allow) decides, as the authorize endpoint does.
+            var xds = new Mesh.Xds.Hosting.XdsService(store, connect is null ? null : new Connect.LeafSource(connect.Leaves),
+                new Mesh.Xds.Hosting.XdsServiceOptions(identity.NodeName, identity.Datacenter, config.DefaultIntentionPolicy != "deny"),
+                new Mesh.Xds.Grpc.GrpcServerOptions(), loggerFactory);
+            try
+            {
+                grpc = await GrpcHost.StartAsync(config, [.. ClientAddresses(config)], xds, loggerFactory, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await xds.DisposeAsync().ConfigureAwait(false);
+                if (dns is not null) await dns.DisposeAsync().ConfigureAwait(false);
+                if (connect is not null) await connect.StopAsync().ConfigureAwait(false);
+                await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                await app.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+            RegisterXdsGauges(metrics, grpc);
+        }
+        var host = new AgentHost(app, log, sessionTimers, store, config, identity, addresses, reaper, logger, logs, local, antiEntropy, definitions, dns, connect, grpc);
         hostRef = host;
         if (config.PidFile.Length > 0) await File.WriteAllTextAsync(config.PidFile, Environment.ProcessId.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
         host.LogStarted(identity.NodeName, identity.NodeId, identity.Datacenter);
+        // The gRPC line comes first: a supervisor that waits for the HTTP line then knows both.
+        foreach (var a in host.GrpcAddresses) host.LogGrpcListening(a.ToString().TrimEnd('/'));
         foreach (var a in addresses) host.LogListening(a.ToString().TrimEnd('/'));
         return host;
     }
@@ -253,6 +285,12 @@ public sealed partial class AgentHost : IAsyncDisposable
         if (config.NodeName.Length == 0) throw new ConfigException("node name cannot be empty");
         _ = ClientAddresses(config);
         if (config.Ports.Dns is < -1 or > 65535) throw new ConfigException($"invalid DNS port {config.Ports.Dns}");
+        if (config.Ports.Grpc is < -1 or > 65535) throw new ConfigException($"invalid gRPC port {config.Ports.Grpc}");
+        if (config.Ports.GrpcTls is < -1 or > 65535) throw new ConfigException($"invalid gRPC TLS port {config.Ports.GrpcTls}");
+        if (config.Ports.GrpcTls >= 0 && (config.GrpcTls.CertFile.Length == 0 || config.GrpcTls.KeyFile.Length == 0))
+            throw new ConfigException("ports.grpc_tls needs a certificate: set tls.grpc (or tls.defaults) cert_file and key_file");
+        if (config.Ports.Grpc > 0 && config.Ports.Grpc == config.Ports.GrpcTls)
+            throw new ConfigException($"ports.grpc and ports.grpc_tls cannot both be {config.Ports.Grpc}");
         if (!Dns.DnsResolver.IsValidDomain(config.Domain)) throw new ConfigException($"invalid DNS domain \"{config.Domain}\"");
         if (config.Dns.AltDomain.Length > 0 && !Dns.DnsResolver.IsValidDomain(config.Dns.AltDomain))
             throw new ConfigException($"invalid DNS alt domain \"{config.Dns.AltDomain}\"");
@@ -311,6 +349,26 @@ public sealed partial class AgentHost : IAsyncDisposable
         metrics.Gauge("dns.cache_misses", () => cache.Misses);
     }
 
+    private static void RegisterXdsGauges(Metrics metrics, GrpcHost grpc)
+    {
+        var xds = grpc.Xds;
+        var calls = xds.Grpc.Counters;
+        metrics.Gauge("xds.proxies_watched", () => xds.WatchedProxies);
+        metrics.Gauge("xds.snapshots_published", () => xds.SnapshotsPublished);
+        metrics.Gauge("xds.assignments_made", () => xds.AssignmentsMade);
+        metrics.Gauge("xds.streams_active", () => xds.Counters.ActiveStreams);
+        foreach (var type in Mesh.Xds.Cache.TypeUrls.Ordered)
+        {
+            var name = Mesh.Xds.Cache.TypeUrls.ShortName(type).ToLowerInvariant();
+            metrics.Gauge($"xds.{name}.responses", () => xds.Counters.ResponsesSent(type));
+            metrics.Gauge($"xds.{name}.acks", () => xds.Counters.Acks(type));
+            metrics.Gauge($"xds.{name}.nacks", () => xds.Counters.Nacks(type));
+        }
+        metrics.Gauge("grpc.calls_started", () => calls.CallsStarted);
+        metrics.Gauge("grpc.calls_active", () => calls.CallsActive);
+        metrics.Gauge("grpc.malformed_messages", () => calls.MalformedMessages);
+    }
+
     private static IEnumerable<IPAddress> ClientAddresses(AgentConfig config)
     {
         var parts = config.ClientAddr.Split(' ', StringSplitOptions.RemoveEmptyEntries);
@@ -356,6 +414,8 @@ public sealed partial class AgentHost : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         LogStopping();
         _stopping.Cancel();
+        // gRPC first: its streams end with UNAVAILABLE while the state they watch is still there.
+        if (_grpc is not null) await _grpc.DisposeAsync().ConfigureAwait(false);
         if (_dns is not null) await _dns.DisposeAsync().ConfigureAwait(false);
         if (_connect is not null) await _connect.StopAsync().ConfigureAwait(false);
         try
@@ -376,6 +436,9 @@ public sealed partial class AgentHost : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "agent started: node {Node} ({NodeId}) in datacenter {Datacenter}, dev mode, single-node in-memory log")]
     private partial void LogStarted(string node, string nodeId, string datacenter);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "gRPC (xDS) listening on {Address}")]
+    private partial void LogGrpcListening(string address);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "HTTP API listening on {Address}")]
     private partial void LogListening(string address);
