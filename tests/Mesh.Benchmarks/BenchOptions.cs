@@ -9,18 +9,20 @@ internal sealed record BenchOptions(
     TimeSpan Duration,
     TimeSpan Warmup,
     int Watchers,
-    int Rounds)
+    int Rounds,
+    int Streams = 10_000)
 {
-    public static readonly string[] AllScenarios = ["kv-get", "kv-put", "fanout", "catalog-register", "health-service", "agent-checks", "dns", "connect-ca", "discovery-chain", "intentions"];
+    public static readonly string[] AllScenarios = ["kv-get", "kv-put", "fanout", "catalog-register", "health-service", "agent-checks", "dns", "connect-ca", "discovery-chain", "intentions", "xds"];
 
     public const string Usage = """
         usage: dotnet run -c Release --project tests/Mesh.Benchmarks -- [scenario...] [options]
 
-        scenarios (default: all, in this order): kv-get kv-put fanout catalog-register health-service agent-checks dns connect-ca discovery-chain intentions
+        scenarios (default: all, in this order): kv-get kv-put fanout catalog-register health-service agent-checks dns connect-ca discovery-chain intentions xds
           --duration <time>   measured time of each wrk run (default 10s; wrk takes whole seconds)
           --warmup <time>     discarded wrk run before each measurement (default 2s; 0 to skip)
           --watchers <n>      blocking queries parked on one key in fanout (default 10000)
           --rounds <n>        fanout rounds, each re-arming every watcher (default 3)
+          --streams <n>       concurrent ADS streams (distinct proxies) in xds (default 10000)
           -h, --help          this text
         """;
 
@@ -32,6 +34,7 @@ internal sealed record BenchOptions(
         var warmup = TimeSpan.FromSeconds(2);
         var watchers = 10_000;
         var rounds = 3;
+        var streams = 10_000;
 
         for (var i = 0; i < args.Length; i++)
         {
@@ -43,6 +46,7 @@ internal sealed record BenchOptions(
                 case "--warmup": warmup = ParseTime(arg, Next(ref i)); break;
                 case "--watchers": watchers = ParsePositive(arg, Next(ref i)); break;
                 case "--rounds": rounds = ParsePositive(arg, Next(ref i)); break;
+                case "--streams": streams = ParsePositive(arg, Next(ref i)); break;
                 default:
                     if (arg.StartsWith('-')) throw new BenchmarkSetupException($"unknown option {arg}\n\n{Usage}");
                     if (!AllScenarios.Contains(arg)) throw new BenchmarkSetupException($"unknown scenario {arg}; known: {string.Join(' ', AllScenarios)}");
@@ -54,7 +58,7 @@ internal sealed record BenchOptions(
         if (duration < TimeSpan.FromSeconds(1)) throw new BenchmarkSetupException("--duration must be at least 1s");
         // Keep the documented order whatever order they were named in, so reports are comparable run to run.
         var ordered = scenarios.Count == 0 ? AllScenarios : AllScenarios.Where(scenarios.Contains).ToArray();
-        return new BenchOptions(ordered, duration, warmup, watchers, rounds);
+        return new BenchOptions(ordered, duration, warmup, watchers, rounds, streams);
 
         string Next(ref int i) =>
             ++i < args.Length ? args[i] : throw new BenchmarkSetupException($"{args[i - 1]} needs a value");

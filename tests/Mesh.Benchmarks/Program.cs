@@ -15,6 +15,9 @@ using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cance
 using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, CancelOnSignal);
 using var onHangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, CancelOnSignal);
 
+// The xDS scenario's load generator is this same program in its own process.
+if (args.Length > 0 && args[0] == "xds-load") return await Mesh.Benchmarks.Xds.XdsLoadGenerator.RunAsync(args);
+
 BenchOptions? options;
 try
 {
@@ -47,6 +50,7 @@ IScenario[] scenarios = options.Scenarios.Select(IScenario (name) => name switch
     "connect-ca" => new ConnectCaScenario(),
     "discovery-chain" => new DiscoveryChainScenario(),
     "intentions" => new IntentionsScenario(),
+    "xds" => new XdsScenario(),
     _ => new FanoutScenario(),
 }).ToArray();
 

@@ -29,6 +29,9 @@ internal sealed partial class AgentProcess : IAsyncDisposable
     /// <summary>Where the agent's DNS server listens (UDP and TCP).</summary>
     public IPEndPoint DnsEndPoint { get; private set; } = new(IPAddress.Loopback, 0);
 
+    /// <summary>Where the agent's gRPC (xDS) port listens, plaintext HTTP/2.</summary>
+    public IPEndPoint GrpcEndPoint { get; private set; } = new(IPAddress.Loopback, 0);
+
     /// <summary>The agent's process id; <c>dotnet mesh.dll</c> hosts the runtime in-process, so this is the agent.</summary>
     public int Pid => _process.Id;
 
@@ -51,6 +54,9 @@ internal sealed partial class AgentProcess : IAsyncDisposable
 
     [GeneratedRegex(@"DNS server listening on (\S+):(\d+) ")]
     private static partial Regex DnsListeningLine();
+
+    [GeneratedRegex(@"gRPC \(xDS\) listening on http://(\S+):(\d+)")]
+    private static partial Regex GrpcListeningLine();
 
     public static async Task<AgentProcess> StartAsync(TimeSpan startTimeout, CancellationToken cancellation)
     {
@@ -122,9 +128,11 @@ internal sealed partial class AgentProcess : IAsyncDisposable
             if (_recentOutput.Count > KeptOutputLines) _recentOutput.Dequeue();
         }
         if (listening is null || listening.Task.IsCompleted) return;
-        // The DNS line comes first: the agent starts DNS before it reports the HTTP API ready.
+        // The DNS and gRPC lines come first: the agent starts DNS before it reports the HTTP API ready.
         var dns = DnsListeningLine().Match(line);
         if (dns.Success) DnsEndPoint = ToConnectable(dns.Groups[1].Value, int.Parse(dns.Groups[2].Value));
+        var grpc = GrpcListeningLine().Match(line);
+        if (grpc.Success) GrpcEndPoint = ToConnectable(grpc.Groups[1].Value, int.Parse(grpc.Groups[2].Value));
         var match = ListeningLine().Match(line);
         if (match.Success) listening.TrySetResult(ToConnectable(match.Groups[1].Value, int.Parse(match.Groups[2].Value)));
     }
