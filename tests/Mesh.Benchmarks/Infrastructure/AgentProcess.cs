@@ -153,7 +153,7 @@ internal sealed partial class AgentProcess : IAsyncDisposable
     /// through its apphost, so the current process is not necessarily <c>dotnet</c>; the runtime directory
     /// (<c>&lt;root&gt;/shared/Microsoft.NETCore.App/&lt;version&gt;/</c>) locates the installation that runs us.
     /// </summary>
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         var exe = OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet";
         if (Path.GetFileName(Environment.ProcessPath) == exe) return Environment.ProcessPath!;
