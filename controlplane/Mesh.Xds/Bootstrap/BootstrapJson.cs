@@ -109,6 +109,8 @@ internal static class BootstrapJson
         {
             return Parser.Parse<T>(e.GetRawText());
         }
+        // The parser reports a bad field as InvalidProtocolBufferException, bad JSON as InvalidJsonException, a bad
+        // number as FormatException and an @type the registry lacks as InvalidOperationException.
         catch (Exception ex) when (ex is InvalidProtocolBufferException or InvalidJsonException or FormatException or InvalidOperationException)
         {
             throw new BootstrapException(setting, $"not a valid {Describe<T>()}: {ex.Message}", ex);

@@ -44,14 +44,6 @@ public sealed record BootstrapSettings
     /// <summary><c>envoy_tracing_json</c>: the bootstrap's top-level Tracing object.</summary>
     public string? TracingJson { get; init; }
 
-    /// <summary>The config keys read here, in the order Consul documents them.</summary>
-    public static IReadOnlyList<string> Keys { get; } =
-    [
-        "envoy_statsd_url", "envoy_dogstatsd_url", "envoy_stats_tags", "envoy_prometheus_bind_addr", "envoy_stats_bind_addr",
-        "envoy_extra_static_listeners_json", "envoy_extra_stats_sinks_json", "envoy_stats_config_json",
-        "envoy_stats_flush_interval", "envoy_tracing_json",
-    ];
-
     /// <summary>
     /// Reads the settings from Config maps, later maps winning key by key: pass the <c>proxy-defaults</c>
     /// entry's <c>Config</c> first and the proxy's own <c>Proxy.Config</c> last, so the proxy overrides the default.

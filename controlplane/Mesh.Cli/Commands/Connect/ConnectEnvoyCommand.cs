@@ -199,8 +199,9 @@ internal sealed class ConnectEnvoyCommand : Command
                     ?? throw new SettingException("gRPC TLS is on but there is no CA to verify the agent with: pass -grpc-ca-file (or -ca-file)");
         }
 
+        // A socket replaces host and port in the bootstrap; the two are placeholders then.
         if (address.StartsWith("unix://", StringComparison.OrdinalIgnoreCase))
-            return new GrpcTarget("127.0.0.1", 8502, address["unix://".Length..], tls, caPem);
+            return new GrpcTarget("127.0.0.1", int.Parse(DefaultGrpcPort, CultureInfo.InvariantCulture), address["unix://".Length..], tls, caPem);
 
         var (host, port2) = SplitHostPort(rest.TrimEnd('/'), "Invalid gRPC address");
         return new GrpcTarget(Resolve(host, "Failed to resolve agent address"), port2, null, tls, caPem);

@@ -9,11 +9,10 @@ namespace Mesh.Cli.Commands.Connect;
 /// </summary>
 /// <param name="Id">The service ID.</param>
 /// <param name="Service">The service name.</param>
-/// <param name="Kind">The service kind (<c>connect-proxy</c> for a sidecar).</param>
 /// <param name="Datacenter">The agent's datacenter, or "" when not reported.</param>
 /// <param name="DestinationServiceName">The service the proxy fronts, or "" when none.</param>
 /// <param name="Config">The proxy's <c>Proxy.Config</c>, or null.</param>
-internal sealed record ProxyRegistration(string Id, string Service, string Kind, string Datacenter, string DestinationServiceName, JsonElement? Config)
+internal sealed record ProxyRegistration(string Id, string Service, string Datacenter, string DestinationServiceName, JsonElement? Config)
 {
     /// <summary>
     /// Finds the one <c>connect-proxy</c> service on the local agent whose <c>Proxy.DestinationServiceID</c> is
@@ -69,7 +68,7 @@ internal sealed record ProxyRegistration(string Id, string Service, string Kind,
         if (!TryProp(root, "Proxy", out var proxy) || proxy.ValueKind != JsonValueKind.Object)
             throw new ProxyLookupException($"service {proxyId} is not a Connect proxy");
         JsonElement? config = TryProp(proxy, "Config", out var c) && c.ValueKind == JsonValueKind.Object ? c : null;
-        return new ProxyRegistration(Text(root, "ID") ?? proxyId, Text(root, "Service") ?? "", Text(root, "Kind") ?? "",
+        return new ProxyRegistration(Text(root, "ID") ?? proxyId, Text(root, "Service") ?? "",
             Text(root, "Datacenter") ?? "", Text(proxy, "DestinationServiceName") ?? "", config);
     }
 

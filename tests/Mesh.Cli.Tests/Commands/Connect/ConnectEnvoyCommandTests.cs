@@ -211,6 +211,29 @@ public sealed class ConnectEnvoyCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task GrpcHttpsWithHttpCaFile_ThatCaTrusted()
+    {
+        var ca = Path.Combine(_dir, "http-ca.pem");
+        await File.WriteAllTextAsync(ca, "-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n");
+
+        var run = await Agent().RunAsync("connect", "envoy", "-proxy-id", "web-sidecar-proxy", "-bootstrap", "-grpc-addr", "https://127.0.0.1:8503", "-ca-file", ca);
+
+        Assert.Equal((0, ""), (run.ExitCode, run.Err));
+        Assert.Contains("BBBB", Parse(run.Out).GetProperty("static_resources").GetProperty("clusters")[0].GetProperty("transport_socket").GetRawText());
+    }
+
+    [Fact]
+    public async Task GrpcUnixSocket_PipeToTheAgent()
+    {
+        var run = await Agent().RunAsync("connect", "envoy", "-proxy-id", "web-sidecar-proxy", "-bootstrap", "-grpc-addr", "unix:///run/mesh/grpc.sock");
+
+        Assert.Equal((0, ""), (run.ExitCode, run.Err));
+        var address = Parse(run.Out).GetProperty("static_resources").GetProperty("clusters")[0].GetProperty("load_assignment")
+            .GetProperty("endpoints")[0].GetProperty("lb_endpoints")[0].GetProperty("endpoint").GetProperty("address");
+        Assert.Equal("/run/mesh/grpc.sock", address.GetProperty("pipe").GetProperty("path").GetString());
+    }
+
+    [Fact]
     public async Task GrpcHttpsWithoutCa_Error()
     {
         var run = await Agent().RunAsync("connect", "envoy", "-proxy-id", "web-sidecar-proxy", "-bootstrap", "-grpc-addr", "https://127.0.0.1:8503");
