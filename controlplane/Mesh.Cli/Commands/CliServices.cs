@@ -1,11 +1,12 @@
 using Mesh.Cli.Locks;
+using Mesh.Cli.Processes;
 using Mesh.Cli.Watches;
 
 namespace Mesh.Cli.Commands;
 
 /// <summary>
 /// What commands get from their host besides the <see cref="CliContext"/>: the HTTP handler to send through (null
-/// = the network) and the timings of the long-running commands, which tests shorten.
+/// = the network), the timings of the long-running commands, which tests shorten, and how Envoy is started.
 /// </summary>
 internal sealed record CliServices
 {
@@ -20,4 +21,7 @@ internal sealed record CliServices
 
     /// <summary>Back-off of <c>watch</c> after errors.</summary>
     public WatchTimings WatchTimings { get; init; } = WatchTimings.Default;
+
+    /// <summary>How <c>connect envoy</c> starts Envoy (tests record the call instead of replacing the test host).</summary>
+    public IEnvoyLauncher EnvoyLauncher { get; init; } = Processes.EnvoyLauncher.Instance;
 }

@@ -1,5 +1,6 @@
 using Mesh.Cli.Commands;
 using Mesh.Cli.Locks;
+using Mesh.Cli.Processes;
 using Mesh.Cli.Watches;
 
 namespace Mesh.Cli.Tests.Support;
@@ -34,6 +35,9 @@ internal sealed class CliHarness
 
     public WatchTimings WatchTimings { get; set; } = new() { RetryInterval = TimeSpan.FromMilliseconds(10), MaxBackoff = TimeSpan.FromMilliseconds(50) };
 
+    /// <summary>How <c>connect envoy</c> starts Envoy; null keeps the real launcher (which replaces the process).</summary>
+    public IEnvoyLauncher? EnvoyLauncher { get; set; }
+
     /// <summary>What has been written to stdout so far (safe to read while a run is in progress).</summary>
     public string OutSoFar { get { lock (_out) return _out.ToString(); } }
 
@@ -47,6 +51,7 @@ internal sealed class CliHarness
             LockTimings = LockTimings,
             WatchTimings = WatchTimings,
         };
+        if (EnvoyLauncher is not null) services = services with { EnvoyLauncher = EnvoyLauncher };
         var ctx = new CliContext(new LockedWriter(_out), new LockedWriter(_err), new StringReader(Stdin),
             name => Env.TryGetValue(name, out var v) ? v : null, cancellation);
         if (WorkingDirectory is not null) ctx = ctx with { WorkingDirectory = WorkingDirectory };

@@ -12,6 +12,10 @@ internal sealed class ConnectCommand(CliServices services, CommandTable table, s
 
               $ mesh connect ca get-config
 
+          Run an Envoy sidecar proxy for the local service instance "web":
+
+              $ mesh connect envoy -sidecar-for web
+
           For more examples, ask for subcommand help or view the documentation.
         """;
 
