@@ -262,6 +262,7 @@ public sealed partial class AgentHost : IAsyncDisposable
                 throw;
             }
             RegisterXdsGauges(metrics, grpc);
+            api.GrpcAddresses = grpc.Addresses;
         }
         var host = new AgentHost(app, log, sessionTimers, store, config, identity, addresses, reaper, logger, logs, local, antiEntropy, definitions, dns, connect, grpc);
         hostRef = host;

@@ -89,7 +89,9 @@ internal sealed partial class HttpApi
         w.WriteString("AdvertiseAddrLAN", _identity.AdvertiseAddr);
         w.WriteNumber("HTTPPort", _config.Ports.Http);
         w.WriteNumber("DNSPort", _config.Ports.Dns);
-        w.WriteNumber("GRPCPort", _config.Ports.Grpc);
+        // The bound ports, so that `connect envoy` finds an agent started with -grpc-port 0.
+        w.WriteNumber("GRPCPort", BoundPort(Uri.UriSchemeHttp, _config.Ports.Grpc));
+        w.WriteNumber("GRPCTLSPort", BoundPort(Uri.UriSchemeHttps, _config.Ports.GrpcTls));
         w.WriteNumber("ServerPort", _config.Ports.Server);
         w.WriteString("DataDir", _config.DataDir);
         w.WriteString("DNSDomain", _config.Domain);

@@ -20,6 +20,12 @@ internal sealed partial class HttpApi
     /// <summary>Set by the host when Connect is enabled.</summary>
     public ConnectServices? Connect { get; set; }
 
+    /// <summary>Where gRPC (xDS) listens, set once it does; <c>/v1/agent/self</c> reports these ports.</summary>
+    public IReadOnlyList<Uri> GrpcAddresses { get; set; } = [];
+
+    private int BoundPort(string scheme, int configured) =>
+        GrpcAddresses.FirstOrDefault(a => a.Scheme == scheme)?.Port ?? configured;
+
     private ConnectServices RequireConnect() => Connect ?? throw ApiException.BadRequest("Connect must be enabled in order to use this endpoint");
 
     private async Task CaRoots(ApiRequest r)
