@@ -36,8 +36,8 @@ internal static class EndpointBuilder
     }
 
     /// <summary>
-    /// One assignment: every instance of <paramref name="group"/> in one locality of weight 1 (gRPC ignores a locality
-    /// without a weight), with its health and weight. An empty group gives an assignment with no endpoints, which tells
+    /// One assignment: every instance of <paramref name="group"/> in one (empty) locality of weight 1 (gRPC refuses a
+    /// locality group without a locality and ignores one without a weight), with its health and weight. An empty group gives an assignment with no endpoints, which tells
     /// the proxy the cluster has none rather than leaving it waiting.
     /// </summary>
     public static ClusterLoadAssignment Assignment(string clusterName, EndpointGroup group)
@@ -46,7 +46,8 @@ internal static class EndpointBuilder
         ArgumentNullException.ThrowIfNull(group);
         var assignment = new ClusterLoadAssignment { ClusterName = clusterName };
         if (group.Endpoints.Count == 0) return assignment;
-        var locality = new LocalityLbEndpoints { LoadBalancingWeight = 1 };
+        // gRPC refuses a locality group without a locality (even an empty one) or without a weight.
+        var locality = new LocalityLbEndpoints { Locality = new Locality(), LoadBalancingWeight = 1 };
         foreach (var endpoint in group.Endpoints)
         {
             // A weight of 0 means the instance should get no traffic (Consul's reading of Weights.Warning = 0); Envoy

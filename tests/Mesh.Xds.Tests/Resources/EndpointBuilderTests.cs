@@ -47,6 +47,7 @@ public sealed class EndpointBuilderTests
         Assert.Equal(Sni("db.default.dc1"), assignment.ClusterName);
         var locality = Assert.Single(assignment.Endpoints);
         Assert.Equal(1u, locality.LoadBalancingWeight);
+        Assert.NotNull(locality.Locality);
         Assert.Collection(locality.LbEndpoints,
             e =>
             {

@@ -14,15 +14,19 @@ internal static class GoldenFiles
 {
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithTypeRegistry(Names.AnyTypes));
 
-    private static readonly Lazy<string> Folder = new(() =>
+    private static readonly Lazy<string> Root = new(() =>
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            if (File.Exists(Path.Combine(dir.FullName, "Mesh.sln")))
-                return Path.Combine(dir.FullName, "tests", "Mesh.Xds.Tests", "Resources", "Golden");
+            if (File.Exists(Path.Combine(dir.FullName, "Mesh.sln"))) return dir.FullName;
         }
         throw new InvalidOperationException($"no Mesh.sln above {AppContext.BaseDirectory}");
     });
+
+    private static readonly Lazy<string> Folder = new(() => Path.Combine(RepoRoot, "tests", "Mesh.Xds.Tests", "Resources", "Golden"));
+
+    /// <summary>The repository root (the folder holding Mesh.sln), found above the test binaries.</summary>
+    public static string RepoRoot => Root.Value;
 
     /// <summary>The messages as an indented JSON array, newline-terminated.</summary>
     public static string Render(IEnumerable<IMessage> messages)
