@@ -389,7 +389,7 @@ internal static class ClusterBuilder
                     }
                     clusters.Add(cluster);
                 }
-                catch (Exception e) when (e is InvalidProtocolBufferException or InvalidJsonException or FormatException or InvalidOperationException)
+                catch (Exception e) when (e is InvalidProtocolBufferException or InvalidJsonException or FormatException or InvalidOperationException or ArgumentException)
                 {
                     problems.Add($"item {index}: {e.Message}");
                 }

@@ -197,6 +197,9 @@ public sealed class ClusterBuilderTests
     [InlineData("{\"name\":\"x\",\"no_such_field\":1}", "item 1")]
     [InlineData("{\"connect_timeout\":\"1s\"}", "no name")]
     [InlineData("42", "not a JSON object")]
+    [InlineData("{\"name\":\"x\",\"transport_socket\":{\"name\":\"tls\",\"typed_config\":{\"@type\":\"type.googleapis.com/no.such.Type\"}}}", "item 1")]
+    [InlineData("{\"name\":\"x\",\"connect_timeout\":\"soon\"}", "item 1")]
+    [InlineData("{\"name\":\"a\"}],[{\"name\":\"b\"}", "not valid JSON")]
     [InlineData("{\"@type\":\"type.googleapis.com/envoy.config.listener.v3.Listener\",\"name\":\"x\"}", "@type")]
     public void Build_InvalidExtraClusters_Reported_RestOfTheSnapshotBuilt(string json, string expected)
     {
