@@ -90,7 +90,18 @@ internal sealed partial class ProxyResourceSource : IResourceSource, IAsyncDispo
 
     private void Publish(string key, SnapshotTranslator translator, ConfigSnapshot snapshot)
     {
-        var translation = translator.Translate(snapshot);
+        Translation translation;
+        try
+        {
+            translation = translator.Translate(snapshot);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A snapshot the builders cannot render (a chain naming a node it lacks) must not take the proxy's last
+            // good configuration with it: keep that, and say why.
+            LogUntranslatable(snapshot.ProxyId, ex.Message);
+            return;
+        }
         foreach (var problem in translation.Problems) LogProblem(snapshot.ProxyId, problem);
         _cache.SetSnapshot(key, translation.Resources);
         Interlocked.Increment(ref _published);
@@ -157,6 +168,9 @@ internal sealed partial class ProxyResourceSource : IResourceSource, IAsyncDispo
             release();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "proxy {ProxyId}: configuration cannot be built, keeping the last one: {Reason}")]
+    private partial void LogUntranslatable(string proxyId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "proxy {ProxyId}: {Problem}")]
     private partial void LogProblem(string proxyId, string problem);

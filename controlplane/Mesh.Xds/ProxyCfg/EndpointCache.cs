@@ -23,6 +23,11 @@ internal sealed class EndpointCache
 
     private long _badFilters;
 
+    /// <summary>Instances left out because their address is a host name: EDS carries IP addresses only.</summary>
+    public long HostNamesSkipped => Interlocked.Read(ref _hostNames);
+
+    private long _hostNames;
+
     /// <summary>
     /// The endpoints of <paramref name="service"/>'s <paramref name="subset"/>: for a sidecar, the service's sidecar
     /// proxies and Connect-native instances (mTLS goes proxy to proxy); for a proxyless client, its instances.
@@ -69,6 +74,12 @@ internal sealed class EndpointCache
             if (filter is not null && !filter.Matches(FilterView(row))) continue;
             var (healthy, weight) = Health(row, subset.OnlyPassing);
             var address = row.Service.Address.Length > 0 ? row.Service.Address : row.Node.Address;
+            if (!System.Net.IPAddress.TryParse(address, out _))
+            {
+                // Envoy refuses a whole assignment over one unresolvable address; the others must still get through.
+                Interlocked.Increment(ref _hostNames);
+                continue;
+            }
             endpoints.Add(new ServiceEndpoint(address, row.Service.Port, healthy, weight));
         }
         // Healthy first, then a stable order, so that equal answers compare equal.
