@@ -8,6 +8,7 @@ using Envoy.Extensions.TransportSockets.Tls.V3;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Google.Protobuf.WellKnownTypes;
+using Mesh.Connect.DiscoveryChain;
 using Mesh.Xds.ProxyCfg;
 using TraceConfig = Envoy.Config.Trace.V3.Tracing;
 
@@ -65,9 +66,6 @@ internal static class ListenerBuilder
         return new ListenerBuildResult(listeners, problems);
     }
 
-    /// <summary>Whether a protocol is served by an HTTP connection manager (http, http2, grpc) rather than plain TCP.</summary>
-    public static bool IsHttpLike(string protocol) => protocol is "http" or "http2" or "grpc";
-
     private static bool IsHttp2(string protocol) => protocol is "http2" or "grpc";
 
     private static Listener? PublicListener(ConfigSnapshot snapshot, LocalService local, HttpConnectionManager.Types.Tracing? tracing,
@@ -84,7 +82,7 @@ internal static class ListenerBuilder
         }
 
         var chain = new FilterChain();
-        if (IsHttpLike(local.Protocol))
+        if (ChainEntries.IsHttpLike(local.Protocol))
         {
             var route = new RouteAction { Cluster = LocalAppCluster };
             if (snapshot.Settings.LocalRequestTimeout is { } timeout) route.Timeout = Duration.FromTimeSpan(timeout);
@@ -150,7 +148,7 @@ internal static class ListenerBuilder
         var statPrefix = $"upstream.{upstream.Name}.default.{snapshot.Datacenter}";
 
         Filter filter;
-        if (IsHttpLike(upstream.Protocol))
+        if (ChainEntries.IsHttpLike(upstream.Protocol))
         {
             var hcm = new HttpConnectionManager
             {
@@ -257,7 +255,7 @@ internal static class ListenerBuilder
             ValidationContextSdsSecretConfig = new SdsSecretConfig { Name = "roots", SdsConfig = sds.Clone() },
         };
         if (IsHttp2(protocol)) common.AlpnProtocols.Add("h2");
-        else if (IsHttpLike(protocol)) common.AlpnProtocols.Add("http/1.1");
+        else if (ChainEntries.IsHttpLike(protocol)) common.AlpnProtocols.Add("http/1.1");
         var context = new DownstreamTlsContext { CommonTlsContext = common, RequireClientCertificate = true };
         return new TransportSocket { Name = "envoy.transport_sockets.tls", TypedConfig = Any.Pack(context) };
     }
