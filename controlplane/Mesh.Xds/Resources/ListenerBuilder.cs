@@ -138,13 +138,15 @@ internal static class ListenerBuilder
     private static Listener? UpstreamListener(ConfigSnapshot snapshot, UpstreamSnapshot upstream, HttpConnectionManager.Types.Tracing? tracing,
         List<string> problems)
     {
+        // An upstream without a bind address listens on loopback, and its name says so.
+        if (upstream.BindAddress.Length == 0) upstream = upstream with { BindAddress = "127.0.0.1" };
         var name = upstream.ListenerName;
         if (!ValidPort(upstream.BindPort))
         {
             problems.Add($"upstream {upstream.Name}: bind port {upstream.BindPort} is not between 1 and 65535; its listener {name} is left out");
             return null;
         }
-        var address = upstream.BindAddress.Length > 0 ? upstream.BindAddress : "127.0.0.1";
+        var address = upstream.BindAddress;
         var statPrefix = $"upstream.{upstream.Name}.default.{snapshot.Datacenter}";
 
         Filter filter;

@@ -49,14 +49,26 @@ internal static class RbacBuilder
     public static NetworkRbac Network(ConfigSnapshot snapshot)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
-        return new NetworkRbac { StatPrefix = "connect_authz", Rules = Rules(snapshot.Intentions, snapshot.DefaultAllow, http: false) };
+        return new NetworkRbac { StatPrefix = "connect_authz", Rules = Rules(Applicable(snapshot), snapshot.DefaultAllow, http: false) };
     }
 
     /// <summary>The HTTP filter's RBAC for an HTTP-like public listener: L4 intentions and per-source L7 policies.</summary>
     public static HttpRbac Http(ConfigSnapshot snapshot)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
-        return new HttpRbac { Rules = Rules(snapshot.Intentions, snapshot.DefaultAllow, http: true) };
+        return new HttpRbac { Rules = Rules(Applicable(snapshot), snapshot.DefaultAllow, http: true) };
+    }
+
+    /// <summary>
+    /// The snapshot's intentions whose destination is the local service or <c>*</c>. proxycfg hands over only those;
+    /// checking again costs nothing and keeps another service's intention from ever deciding here.
+    /// </summary>
+    private static IReadOnlyList<IntentionRule> Applicable(ConfigSnapshot snapshot)
+    {
+        if (snapshot.Local is not { } local) return snapshot.Intentions;
+        return snapshot.Intentions.All(r => r.Destination == local.Service || r.Destination == Precedence.Wildcard)
+            ? snapshot.Intentions
+            : snapshot.Intentions.Where(r => r.Destination == local.Service || r.Destination == Precedence.Wildcard).ToList();
     }
 
     /// <summary>

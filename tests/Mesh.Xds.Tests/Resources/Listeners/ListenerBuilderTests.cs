@@ -182,6 +182,17 @@ public sealed class ListenerBuilderTests
     }
 
     [Fact]
+    public void Build_UpstreamWithoutBindAddress_LoopbackInNameAndAddress()
+    {
+        var snapshot = Sidecar("dashboard", "tcp") with { Upstreams = [Upstream("counting", 9001, "tcp", Chain("counting"), bindAddress: "")] };
+
+        var listener = Build(snapshot).Listeners[1];
+
+        Assert.Equal("counting:127.0.0.1:9001", listener.Name);
+        Assert.Equal("127.0.0.1", listener.Address.SocketAddress.Address);
+    }
+
+    [Fact]
     public void Build_ValidTracingJson_EveryConnectionManagerTracesEveryRequest()
     {
         var snapshot = HttpSidecar() with { Settings = HttpSidecar().Settings with { TracingJson = ZipkinTracingJson } };

@@ -264,5 +264,16 @@ public sealed class RbacBuilderTests
     }
 
     [Fact]
+    public void Network_IntentionForAnotherDestination_Ignored()
+    {
+        var snapshot = TcpSidecar() with { Intentions = Sorted(Rule("web", "dashboard", "allow"), Rule("api", "billing", "allow")) };
+
+        var rules = RbacBuilder.Network(snapshot).Rules;
+
+        Assert.True(Allows(rules, "web"));
+        Assert.False(Allows(rules, "api"));
+    }
+
+    [Fact]
     public void Network_NullSnapshot_Throws() => Assert.Throws<ArgumentNullException>(() => RbacBuilder.Network(null!));
 }
