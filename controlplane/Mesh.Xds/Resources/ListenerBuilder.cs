@@ -53,6 +53,7 @@ internal static class ListenerBuilder
         var problems = new List<string>();
         if (snapshot.Mode == ProxyMode.Proxyless)
         {
+            // A gRPC client has no public side and no Envoy tracer: envoy_tracing_json does not concern it.
             foreach (var upstream in snapshot.Upstreams) listeners.Add(ApiListener(upstream.Name));
             return new ListenerBuildResult(listeners, problems);
         }
