@@ -19,12 +19,13 @@ public sealed class Resource
 {
     private const string TypePrefix = "type.googleapis.com/";
 
-    private Resource(string name, string typeUrl, Any body, string version)
+    private Resource(string name, string typeUrl, Any body, string version, string? endpointsName)
     {
         Name = name;
         TypeUrl = typeUrl;
         Body = body;
         Version = version;
+        EndpointsName = endpointsName;
         Delta = new DeltaResource { Name = name, Version = version, Resource_ = body };
     }
 
@@ -39,6 +40,13 @@ public sealed class Resource
 
     /// <summary>The hex of the first 8 bytes of the SHA-256 of <see cref="Body"/>'s bytes: equal content, equal version.</summary>
     public string Version { get; }
+
+    /// <summary>
+    /// For an EDS cluster, the name of the <c>ClusterLoadAssignment</c> it takes its endpoints from (the EDS service
+    /// name, else the cluster's name); null for every other resource. Envoy finishes warming an updated cluster only when
+    /// it receives that assignment again, so the server resends it after such a cluster.
+    /// </summary>
+    public string? EndpointsName { get; }
 
     /// <summary>The incremental protocol's <c>Resource{name, version, resource}</c> for this resource, built once and shared.</summary>
     internal DeltaResource Delta { get; }
@@ -55,8 +63,13 @@ public sealed class Resource
         if (name.Length == 0)
             throw new ArgumentException($"a {TypeUrls.ShortName(typeUrl)} resource ({message.Descriptor.Name}) has no name", nameof(message));
         var body = Any.Pack(message);
-        return new Resource(name, typeUrl, body, Hash(body.Value.Span));
+        return new Resource(name, typeUrl, body, Hash(body.Value.Span), EndpointsNameOf(message));
     }
+
+    private static string? EndpointsNameOf(IMessage message) =>
+        message is Cluster { Type: Cluster.Types.DiscoveryType.Eds } cluster
+            ? string.IsNullOrEmpty(cluster.EdsClusterConfig?.ServiceName) ? cluster.Name : cluster.EdsClusterConfig.ServiceName
+            : null;
 
     /// <summary>The name Envoy identifies the resource by.</summary>
     private static string NameOf(IMessage message) => message switch

@@ -27,8 +27,7 @@ public static class TypeUrls
     /// A cluster's or listener's TLS context names an SDS secret, so secrets come first; an EDS assignment belongs to a
     /// cluster, so clusters precede endpoints; a listener routes to clusters (tcp_proxy) or names a route
     /// configuration, so listeners come after clusters and endpoints; a route configuration points at clusters and is
-    /// asked for by a listener, so it comes last. Sending in this order also means a cluster being removed is only
-    /// removed after the listeners and routes that used it have moved on, on the next pass.
+    /// asked for by a listener, so it comes last.
     /// </remarks>
     public static IReadOnlyList<string> Ordered { get; } = [Secret, Cluster, Endpoint, Listener, Route];
 

@@ -14,6 +14,9 @@ internal sealed class DeltaStream(AdsServer server, Func<DeltaDiscoveryResponse,
 {
     private const string WildcardName = "*";
 
+    private static readonly int ClusterIndex = TypeUrls.IndexOf(TypeUrls.Cluster);
+    private static readonly int EndpointIndex = TypeUrls.IndexOf(TypeUrls.Endpoint);
+
     /// <summary>Per type, in <see cref="TypeUrls.Ordered"/> order; null until the client asks for the type.</summary>
     private readonly TypeState?[] _types = new TypeState?[TypeUrls.Count];
 
@@ -128,7 +131,9 @@ internal sealed class DeltaStream(AdsServer server, Func<DeltaDiscoveryResponse,
             if (!state.Resend && state.DiffedVersion == resources.Version) continue;
             if (state.AwaitingAnswer) return;
 
-            var response = Diff(state, resources);
+            // Only clusters need to know which resources went out (to resend their endpoints).
+            var changed = index == ClusterIndex ? new List<Resource>() : null;
+            var response = Diff(state, resources, changed);
             state.DiffedVersion = resources.Version;
             state.Resend = false;
             // Nothing changed for this client. A wildcard subscription still gets a first (possibly empty) response,
@@ -137,6 +142,7 @@ internal sealed class DeltaStream(AdsServer server, Func<DeltaDiscoveryResponse,
 
             response.Nonce = NextNonce();
             foreach (var resource in response.Resources) state.ClientVersions[resource.Name] = resource.Version;
+            if (changed is not null) ResendEndpointsOf(changed, snapshot);
             foreach (var name in response.RemovedResources) state.ClientVersions.Remove(name);
             state.SentVersion = resources.Version;
             state.SentNonce = response.Nonce;
@@ -146,18 +152,36 @@ internal sealed class DeltaStream(AdsServer server, Func<DeltaDiscoveryResponse,
         }
     }
 
-    private static DeltaDiscoveryResponse Diff(TypeState state, TypeResources resources)
+    /// <summary>
+    /// Envoy finishes warming a cluster it was just sent only when it receives the cluster's endpoints again, changed or
+    /// not (and Consul's incremental server does the same), so the endpoints the client holds for those clusters are
+    /// forgotten here and go out next: endpoints come after clusters in the order, in this same pass or once their own
+    /// last response is answered.
+    /// </summary>
+    private void ResendEndpointsOf(List<Resource> clusters, ResourceSnapshot snapshot)
+    {
+        if (_types[EndpointIndex] is not { } endpoints) return;
+        var current = snapshot.At(EndpointIndex).ByName;
+        foreach (var cluster in clusters)
+        {
+            // Only endpoints that still exist: forgetting a deleted one would lose its removal.
+            if (cluster.EndpointsName is { } name && current.ContainsKey(name) && endpoints.ClientVersions.Remove(name))
+                endpoints.Resend = true;
+        }
+    }
+
+    private static DeltaDiscoveryResponse Diff(TypeState state, TypeResources resources, List<Resource>? changed)
     {
         var response = new DeltaDiscoveryResponse { SystemVersionInfo = resources.Version, TypeUrl = resources.TypeUrl };
         if (state.Wildcard)
         {
-            foreach (var resource in resources.All) AddIfNewer(state, response, resource);
+            foreach (var resource in resources.All) AddIfNewer(state, response, resource, changed);
         }
         else
         {
             foreach (var resource in resources.All)
             {
-                if (state.Names.Contains(resource.Name)) AddIfNewer(state, response, resource);
+                if (state.Names.Contains(resource.Name)) AddIfNewer(state, response, resource, changed);
             }
         }
         List<string>? removed = null;
@@ -173,10 +197,11 @@ internal sealed class DeltaStream(AdsServer server, Func<DeltaDiscoveryResponse,
         return response;
     }
 
-    private static void AddIfNewer(TypeState state, DeltaDiscoveryResponse response, Resource resource)
+    private static void AddIfNewer(TypeState state, DeltaDiscoveryResponse response, Resource resource, List<Resource>? changed)
     {
-        if (!state.ClientVersions.TryGetValue(resource.Name, out var held) || held != resource.Version)
-            response.Resources.Add(resource.Delta);
+        if (state.ClientVersions.TryGetValue(resource.Name, out var held) && held == resource.Version) return;
+        response.Resources.Add(resource.Delta);
+        changed?.Add(resource);
     }
 
     /// <summary>One type's subscription and delivery state on this stream.</summary>

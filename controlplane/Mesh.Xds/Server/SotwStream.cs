@@ -12,6 +12,9 @@ namespace Mesh.Xds.Server;
 internal sealed class SotwStream(AdsServer server, Func<DiscoveryResponse, CancellationToken, ValueTask> send, string peer)
     : AdsStream<DiscoveryRequest, DiscoveryResponse>(server, send, peer)
 {
+    private static readonly int ClusterIndex = TypeUrls.IndexOf(TypeUrls.Cluster);
+    private static readonly int EndpointIndex = TypeUrls.IndexOf(TypeUrls.Endpoint);
+
     /// <summary>Per type, in <see cref="TypeUrls.Ordered"/> order; null until the client asks for the type.</summary>
     private readonly TypeState?[] _types = new TypeState?[TypeUrls.Count];
 
@@ -103,6 +106,11 @@ internal sealed class SotwStream(AdsServer server, Func<DiscoveryResponse, Cance
             {
                 if (state.Wildcard || state.Names.Contains(resource.Name)) response.Resources.Add(resource.Body);
             }
+            // Envoy finishes warming an updated cluster only when it receives the cluster's endpoints again, changed or
+            // not; endpoints come next in the order, so they follow in this same pass (or once their own answer is in).
+            if (index == ClusterIndex && state.SentVersion is not null && state.SentVersion != resources.Version &&
+                _types[EndpointIndex] is { } endpoints)
+                endpoints.Resend = true;
             state.SentVersion = resources.Version;
             state.SentNonce = response.Nonce;
             state.AwaitingAnswer = true;

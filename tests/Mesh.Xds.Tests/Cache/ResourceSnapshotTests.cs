@@ -36,6 +36,19 @@ public sealed class ResourceSnapshotTests
     }
 
     [Fact]
+    public void ResourceCreate_EdsCluster_KnowsWhichEndpointsItNeeds()
+    {
+        var withServiceName = Cluster("api");
+        withServiceName.EdsClusterConfig.ServiceName = "api.default.dc1";
+        var staticCluster = new Cluster { Name = "local_app", Type = Envoy.Config.Cluster.V3.Cluster.Types.DiscoveryType.Static };
+
+        Assert.Equal("api", Resource.Create(Cluster("api")).EndpointsName);
+        Assert.Equal("api.default.dc1", Resource.Create(withServiceName).EndpointsName);
+        Assert.Null(Resource.Create(staticCluster).EndpointsName);
+        Assert.Null(Resource.Create(Endpoints("api", 1)).EndpointsName);
+    }
+
+    [Fact]
     public void ResourceCreate_UnservedMessage_Rejected()
     {
         var error = Assert.Throws<ArgumentException>(() => Resource.Create(new Node { Id = "x" }));

@@ -100,6 +100,46 @@ public sealed class DeltaServerTests
     }
 
     [Fact]
+    public async Task DeltaAggregatedResources_ClusterChangedEndpointsNot_EndpointsResentAfterIt()
+    {
+        using var harness = new AdsHarness();
+        harness.Cache.SetSnapshot(NodeId, Snapshot(Cluster("api"), Cluster("db"), Endpoints("api", 1), Endpoints("db", 2)));
+        await using var client = harness.Delta();
+        client.Send(DeltaRequest(TypeUrls.Cluster, node: true));
+        client.Send(DeltaAck(await client.ReceiveAsync()));
+        client.Send(DeltaRequest(TypeUrls.Endpoint, ["api", "db"]));
+        var eds = await client.ReceiveAsync();
+        client.Send(DeltaAck(eds));
+
+        harness.Cache.SetSnapshot(NodeId, Snapshot(Cluster("api", timeoutSeconds: 9), Cluster("db"), Endpoints("api", 1), Endpoints("db", 2)));
+
+        Assert.Equal("api", Assert.Single((await client.ReceiveAsync()).Resources).Name);
+        // Only the updated cluster's endpoints, unchanged, so that Envoy can finish warming it.
+        var again = await client.ReceiveAsync();
+        Assert.Equal(TypeUrls.Endpoint, again.TypeUrl);
+        Assert.Equal("api", Assert.Single(again.Resources).Name);
+        Assert.Equal(eds.Resources.Single(r => r.Name == "api").Version, again.Resources[0].Version);
+    }
+
+    [Fact]
+    public async Task DeltaAggregatedResources_ClusterChangedAndItsEndpointsDeleted_EndpointsReportedRemoved()
+    {
+        using var harness = new AdsHarness();
+        harness.Cache.SetSnapshot(NodeId, Snapshot(Cluster("api"), Endpoints("api", 1)));
+        await using var client = harness.Delta();
+        client.Send(DeltaRequest(TypeUrls.Cluster, node: true));
+        client.Send(DeltaAck(await client.ReceiveAsync()));
+        client.Send(DeltaRequest(TypeUrls.Endpoint, ["api"]));
+        client.Send(DeltaAck(await client.ReceiveAsync()));
+
+        harness.Cache.SetSnapshot(NodeId, Snapshot(Cluster("api", timeoutSeconds: 9)));
+
+        Assert.Equal(TypeUrls.Cluster, (await client.ReceiveAsync()).TypeUrl);
+        var eds = await client.ReceiveAsync();
+        Assert.Equal(["api"], eds.RemovedResources);
+    }
+
+    [Fact]
     public async Task DeltaAggregatedResources_NamedResourceDeleted_ReportedRemovedOnlyIfClientHadIt()
     {
         using var harness = new AdsHarness();
@@ -167,7 +207,8 @@ public sealed class DeltaServerTests
 
         client.Send(DeltaRequest(TypeUrls.Endpoint, ["a"], node: true,
             initial: new Dictionary<string, string> { ["a"] = snapshot[TypeUrls.Endpoint].ByName["a"].Version }));
-        client.Send(DeltaRequest(TypeUrls.Cluster));
+        // The probe holds its cluster too; a cluster sent would bring its endpoints along.
+        client.Send(DeltaRequest(TypeUrls.Cluster, initial: new Dictionary<string, string> { ["a"] = snapshot[TypeUrls.Cluster].ByName["a"].Version }));
 
         Assert.Equal(TypeUrls.Cluster, (await client.ReceiveAsync()).TypeUrl);
         Assert.Equal(0, harness.Server.Counters.ResponsesSent(TypeUrls.Endpoint));

@@ -261,6 +261,28 @@ public sealed class SotwServerTests
     }
 
     [Fact]
+    public async Task StreamAggregatedResources_ClusterChangedEndpointsNot_EndpointsResentAfterIt()
+    {
+        using var harness = new AdsHarness();
+        harness.Cache.SetSnapshot(NodeId, Snapshot(Cluster("api"), Endpoints("api", 1)));
+        await using var client = harness.Sotw();
+        client.Send(Request(TypeUrls.Cluster, None, node: true));
+        client.Send(Ack(await client.ReceiveAsync()));
+        client.Send(Request(TypeUrls.Endpoint, ["api"]));
+        var eds = await client.ReceiveAsync();
+        client.Send(Ack(eds, "api"));
+
+        harness.Cache.SetSnapshot(NodeId, Snapshot(Cluster("api", timeoutSeconds: 9), Endpoints("api", 1)));
+
+        Assert.Equal(TypeUrls.Cluster, (await client.ReceiveAsync()).TypeUrl);
+        // Envoy finishes warming the updated cluster only when its endpoints arrive again, unchanged as they are.
+        var again = await client.ReceiveAsync();
+        Assert.Equal(TypeUrls.Endpoint, again.TypeUrl);
+        Assert.Equal(eds.VersionInfo, again.VersionInfo);
+        Assert.Single(again.Resources);
+    }
+
+    [Fact]
     public async Task StreamAggregatedResources_UnansweredType_HoldsItAndTheTypesAfterIt()
     {
         using var harness = new AdsHarness();
