@@ -77,22 +77,11 @@ internal sealed partial class AdsServer : IDisposable
     }
 
     /// <summary>Ends every stream, open or future, with UNAVAILABLE so that proxies reconnect elsewhere.</summary>
-    public void Shutdown()
-    {
-        try
-        {
-            _stopping.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // Already disposed: already shut down.
-        }
-    }
+    public void Shutdown() => _stopping.Cancel();
 
-    /// <summary>Shuts down.</summary>
-    public void Dispose()
-    {
-        Shutdown();
-        _stopping.Dispose();
-    }
+    /// <summary>
+    /// Shuts down. The cancellation source is deliberately not disposed: streams still ending (and any that arrive
+    /// late) read its token, and a source that never handed out a wait handle holds nothing to release.
+    /// </summary>
+    public void Dispose() => Shutdown();
 }

@@ -488,6 +488,19 @@ public sealed class SotwServerTests
     }
 
     [Fact]
+    public async Task StreamAggregatedResources_AfterDispose_NewStreamEndsUnavailable()
+    {
+        var harness = new AdsHarness();
+        harness.Dispose();
+        harness.Dispose();
+
+        await using var client = harness.Sotw();
+        client.Send(Request(TypeUrls.Cluster, None, node: true));
+
+        Assert.Equal(XdsStatusCode.Unavailable, Assert.IsType<XdsStreamException>(await client.EndAsync()).StatusCode);
+    }
+
+    [Fact]
     public async Task StreamAggregatedResources_SourceRefusesNode_EndsWithTheSourcesStatus()
     {
         using var harness = new AdsHarness(new RefusingSource(new XdsStreamException(XdsStatusCode.NotFound, "no proxy web-sidecar-proxy")));
