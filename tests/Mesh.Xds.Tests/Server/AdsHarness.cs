@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Envoy.Config.Core.V3;
 using Envoy.Service.Discovery.V3;
@@ -12,10 +13,19 @@ internal sealed class AdsHarness : IDisposable
 {
     public const string NodeId = "web-sidecar-proxy";
 
+    private readonly ObservedSource _observed;
+
     public AdsHarness(IResourceSource? source = null)
     {
-        Server = new AdsServer(source ?? Cache, Logger);
+        _observed = new ObservedSource(source ?? Cache);
+        Server = new AdsServer(_observed, Logger);
     }
+
+    /// <summary>
+    /// Completes once some stream has finished handling <paramref name="snapshot"/>: it asks for the snapshot after it
+    /// only when everything the snapshot made due was sent (or held).
+    /// </summary>
+    public Task HandledAsync(ResourceSnapshot snapshot) => _observed.HandledAsync(snapshot);
 
     public SnapshotCache Cache { get; } = new();
 
@@ -68,6 +78,32 @@ internal sealed class AdsHarness : IDisposable
     public static DeltaDiscoveryRequest DeltaAck(DeltaDiscoveryResponse response) => DeltaRequest(response.TypeUrl, nonce: response.Nonce);
 
     public void Dispose() => Server.Dispose();
+}
+
+/// <summary>A source that tells when a stream asks for the snapshot after a given one.</summary>
+internal sealed class ObservedSource(IResourceSource inner) : IResourceSource
+{
+    private readonly ConcurrentDictionary<ResourceSnapshot, TaskCompletionSource> _handled = new(ReferenceEqualityComparer.Instance);
+
+    public Task HandledAsync(ResourceSnapshot snapshot) => Signal(snapshot).Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+    public IResourceSubscription Subscribe(Node node) => new Subscription(this, inner.Subscribe(node));
+
+    private TaskCompletionSource Signal(ResourceSnapshot snapshot) =>
+        _handled.GetOrAdd(snapshot, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    private sealed class Subscription(ObservedSource source, IResourceSubscription inner) : IResourceSubscription
+    {
+        public ResourceSnapshot? Current => inner.Current;
+
+        public Task<ResourceSnapshot> NextAsync(ResourceSnapshot? seen, CancellationToken cancellationToken)
+        {
+            if (seen is not null) source.Signal(seen).TrySetResult();
+            return inner.NextAsync(seen, cancellationToken);
+        }
+
+        public void Dispose() => inner.Dispose();
+    }
 }
 
 /// <summary>One in-memory stream: requests go in through a channel, responses come out through another.</summary>

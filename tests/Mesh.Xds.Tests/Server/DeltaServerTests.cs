@@ -90,6 +90,12 @@ public sealed class DeltaServerTests
         client.Send(DeltaRequest(TypeUrls.Cluster, node: true));
         client.Send(DeltaAck(await client.ReceiveAsync()));
 
+        // Rebuilt with the same content: nothing to say.
+        var same = Snapshot(Cluster("c"), Cluster("b"), Cluster("a"));
+        harness.Cache.SetSnapshot(NodeId, same);
+        await harness.HandledAsync(same);
+        Assert.Equal(0, client.Pending);
+
         var next = Snapshot(Cluster("a"), Cluster("b", timeoutSeconds: 9), Cluster("d"));
         harness.Cache.SetSnapshot(NodeId, next);
         var update = await client.ReceiveAsync();

@@ -246,7 +246,10 @@ public sealed class SotwServerTests
         await SubscribeAllAsync(client);
 
         // Same content, new objects: every type keeps its version, so nothing is sent for it.
-        harness.Cache.SetSnapshot(NodeId, Full());
+        var same = Full();
+        harness.Cache.SetSnapshot(NodeId, same);
+        await harness.HandledAsync(same);
+        Assert.Equal(0, client.Pending);
         // Only the endpoints changed.
         harness.Cache.SetSnapshot(NodeId, Full(port: 9999));
 
@@ -294,8 +297,13 @@ public sealed class SotwServerTests
         var lds1 = await client.ReceiveAsync();
         client.Send(Ack(lds1));
 
-        // Clusters are unanswered: a snapshot that changes clusters and listeners must not let the listener overtake.
-        harness.Cache.SetSnapshot(NodeId, Snapshot(Cluster("a"), Cluster("b"), Listener("l", 2)));
+        // Clusters are unanswered: a snapshot that changes clusters and listeners sends neither (one response in
+        // flight per type), and the listener must not overtake the cluster it may need.
+        var second = Snapshot(Cluster("a"), Cluster("b"), Listener("l", 2));
+        harness.Cache.SetSnapshot(NodeId, second);
+        await harness.HandledAsync(second);
+        Assert.Equal(0, client.Pending);
+
         harness.Cache.SetSnapshot(NodeId, Snapshot(Cluster("a"), Cluster("b"), Cluster("c"), Listener("l", 3)));
         client.Send(Ack(cds1));
 
