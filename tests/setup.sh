@@ -65,5 +65,6 @@ npm_ci() {
 
 npm_ci tests/interop/node
 npm_ci tests/interop/grpc-health
+npm_ci tests/interop/grpc-js
 
 log "done"

@@ -38,13 +38,15 @@ internal static class GrpcFrames
 
             if (result.IsCompleted)
             {
+                // Described before AdvanceTo: the buffer's memory goes back to the pipe's pool then.
+                var incomplete = buffer.Length == 0 ? null : IncompleteMessage(buffer);
                 reader.AdvanceTo(buffer.End);
-                if (buffer.Length == 0)
+                if (incomplete is null)
                 {
                     return null;
                 }
 
-                throw new GrpcException(StatusCode.Internal, IncompleteMessage(buffer));
+                throw new GrpcException(StatusCode.Internal, incomplete);
             }
 
             // Nothing consumed, everything examined: wake up only when more bytes arrive.
