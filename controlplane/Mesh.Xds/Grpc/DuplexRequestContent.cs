@@ -27,6 +27,10 @@ internal sealed class DuplexRequestContent : HttpContent
     {
         _stream.TrySetException(reason);
         _done.TrySetException(reason);
+        // Nobody may be waiting on either task any more; reading the exception marks it observed, so an ended call
+        // does not surface later as an unobserved task exception.
+        _ = _stream.Task.Exception;
+        _ = _done.Task.Exception;
     }
 
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>

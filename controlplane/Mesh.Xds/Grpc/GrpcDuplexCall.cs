@@ -249,12 +249,14 @@ public sealed class GrpcDuplexCall<TRequest, TResponse> : IAsyncDisposable
         catch (GrpcException ex)
         {
             Finish(ex.Status, null);
+            await body.CompleteAsync().ConfigureAwait(false);
             throw;
         }
         catch (Exception ex)
         {
             var status = FailureStatus(ex);
             Finish(status, null);
+            await body.CompleteAsync().ConfigureAwait(false);
             throw new GrpcException(status, null, ex);
         }
 
@@ -263,6 +265,8 @@ public sealed class GrpcDuplexCall<TRequest, TResponse> : IAsyncDisposable
             return message;
         }
 
+        // The reader is this method's to finish: it gives its pooled buffers back once the response has ended.
+        await body.CompleteAsync().ConfigureAwait(false);
         FinishFromTrailers();
         ThrowIfFailed();
         return null;

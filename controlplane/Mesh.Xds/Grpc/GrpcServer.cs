@@ -172,11 +172,13 @@ public sealed partial class GrpcServer
         {
             status = call.ReadFailure ?? ex.Status;
         }
-        catch (Exception ex) when (callCancellation.IsCancellationRequested)
+        catch (Exception ex) when (callCancellation.IsCancellationRequested || call.ClientGone)
         {
             // Cancellation surfaces as whatever the handler was awaiting threw (OperationCanceledException, an I/O
-            // error on the reset stream); the cause is what the token tells.
-            status = call.ReadFailure ?? CancelledStatus(aborted, stopping);
+            // error on the reset stream); the cause is what the transport or the token tells.
+            status = call.ReadFailure ?? (call.ClientGone
+                ? new GrpcStatus(StatusCode.Cancelled, "the client cancelled the call")
+                : CancelledStatus(aborted, stopping));
             LogCallCancelled(path, status.Code, ex.GetType().Name);
         }
         catch (Exception ex)
@@ -186,7 +188,8 @@ public sealed partial class GrpcServer
         }
 
         // Past the deadline the call is over whatever the handler did; the client's own timer fires at the same time.
-        if (status.Code == StatusCode.OK && callCancellation.IsCancellationRequested && !aborted.IsCancellationRequested
+        var clientGone = call.ClientGone || aborted.IsCancellationRequested;
+        if (status.Code == StatusCode.OK && callCancellation.IsCancellationRequested && !clientGone
             && !stopping.IsCancellationRequested)
         {
             status = new GrpcStatus(StatusCode.DeadlineExceeded, "the deadline passed");
@@ -194,7 +197,7 @@ public sealed partial class GrpcServer
 
         try
         {
-            await call.CompleteAsync(status, clientGone: aborted.IsCancellationRequested).ConfigureAwait(false);
+            await call.CompleteAsync(status, clientGone).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or OperationCanceledException)
         {
@@ -202,7 +205,7 @@ public sealed partial class GrpcServer
             LogCallCancelled(path, status.Code, ex.GetType().Name);
         }
 
-        Counters.Finished(aborted.IsCancellationRequested ? StatusCode.Cancelled : status.Code);
+        Counters.Finished(clientGone ? StatusCode.Cancelled : status.Code);
     }
 
     private static GrpcStatus CancelledStatus(CancellationToken aborted, CancellationToken stopping) =>

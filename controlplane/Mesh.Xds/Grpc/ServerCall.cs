@@ -33,6 +33,12 @@ internal sealed class ServerCall
     /// <summary>The first error met while reading requests; it decides the status even if the handler swallowed it.</summary>
     public GrpcStatus? ReadFailure { get; private set; }
 
+    /// <summary>
+    /// Whether the transport said the client is gone (its stream reset, its connection closed). Kestrel fails the
+    /// body read or write at once, and may signal <c>RequestAborted</c> a moment later; this flag does not wait.
+    /// </summary>
+    public bool ClientGone { get; private set; }
+
     /// <summary>Whether any response message has been written (so the status goes in trailers, not trailers-only).</summary>
     public bool ResponseStarted => _responseStarted;
 
@@ -108,8 +114,13 @@ internal sealed class ServerCall
 
             if (flushed.IsCanceled || flushed.IsCompleted)
             {
+                ClientGone = !callToken.IsCancellationRequested;
                 throw new OperationCanceledException("the client is no longer reading the response", callToken);
             }
+        }
+        catch (Exception ex) when (IsTransportFailure(ex, cancellationToken))
+        {
+            throw ClientGoneException(ex);
         }
         finally
         {
@@ -183,6 +194,25 @@ internal sealed class ServerCall
         {
             throw Fail(ex, malformed: ex.StatusCode != StatusCode.ResourceExhausted);
         }
+        catch (Exception ex) when (IsTransportFailure(ex, default))
+        {
+            throw ClientGoneException(ex);
+        }
+    }
+
+    /// <summary>
+    /// An I/O error, or a cancellation no token of the call asked for: Kestrel's way of saying the stream was reset
+    /// or the connection dropped.
+    /// </summary>
+    private bool IsTransportFailure(Exception ex, CancellationToken callerToken) =>
+        ex is IOException
+        || (ex is OperationCanceledException && !Context.CancellationToken.IsCancellationRequested && !callerToken.IsCancellationRequested);
+
+    /// <summary>Marks the client gone and hands the handler a cancellation, as it would see for a cancelled call.</summary>
+    private OperationCanceledException ClientGoneException(Exception ex)
+    {
+        ClientGone = true;
+        return new OperationCanceledException("the client reset the stream or closed the connection", ex, Context.CancellationToken);
     }
 
     private GrpcException Fail(GrpcException ex, bool malformed)

@@ -167,7 +167,24 @@ public sealed class GrpcEndToEndTests
         Assert.NotNull(context.Deadline);
         // The server's deadline comes from grpc-timeout, so it is close to the client's (never earlier than sent).
         Assert.InRange(context.Deadline!.Value, deadline.AddSeconds(-1), deadline.AddSeconds(5));
-        await WaitUntilAsync(() => host.Server.Counters.CallsFinished(StatusCode.DeadlineExceeded) == 1);
+    }
+
+    [Fact]
+    public async Task RawRequest_GrpcTimeoutPasses_ServerEndsCallWithDeadlineExceeded()
+    {
+        // No client-side timer here (a gRPC client would reset the stream at its own deadline): only the server's.
+        var service = new TestEchoService();
+        await using var host = await GrpcTestHost.StartAsync(service.Router());
+        using var http = RawClient();
+        var request = RawRequest(host.GrpcAddress, TestEchoService.EchoPath, GrpcProtocolTests.Frame(new EchoRequest { DelayMs = 30_000 }));
+        request.Headers.TryAddWithoutValidation("grpc-timeout", "200m");
+
+        using var response = await http.SendAsync(request).WaitAsync(Wait);
+        await response.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(("4", "the deadline passed"), StatusOf(response));
+        Assert.True((await service.Cancelled.Task.WaitAsync(Wait)).CancellationToken.IsCancellationRequested);
+        Assert.Equal(1, host.Server.Counters.CallsFinished(StatusCode.DeadlineExceeded));
     }
 
     [Fact]
@@ -205,6 +222,24 @@ public sealed class GrpcEndToEndTests
         await Assert.ThrowsAsync<GrpcException>(() => call.WriteAsync(new EchoRequest()).AsTask());
         await WaitUntilAsync(() => host.Server.Counters.CallsFinished(StatusCode.Cancelled) == 1);
         Assert.False(service.HalfClosed.Task.IsCompleted);
+    }
+
+    [Fact]
+    public async Task Duplex_ServerShutsDown_HandlerTokenFiresAndCallEndsUnavailable()
+    {
+        var service = new TestEchoService();
+        var host = await GrpcTestHost.StartAsync(service.Router());
+        using var channel = new GrpcChannel(host.GrpcAddress);
+        await using var call = channel.StartDuplex<EchoRequest, EchoReply>(TestEchoService.ChatPath, EchoReply.Parser);
+        await call.WriteAsync(new EchoRequest { Text = "before" });
+        Assert.Equal("before", (await call.ReadAsync().AsTask().WaitAsync(Wait))!.Text);
+
+        var stopping = host.DisposeAsync().AsTask();
+
+        var ex = await Assert.ThrowsAsync<GrpcException>(() => call.ReadAsync().AsTask().WaitAsync(Wait));
+        Assert.Equal(new GrpcStatus(StatusCode.Unavailable, "the server is shutting down"), ex.Status);
+        await stopping.WaitAsync(Wait);
+        Assert.True((await service.Cancelled.Task.WaitAsync(Wait)).CancellationToken.IsCancellationRequested);
     }
 
     [Fact]
