@@ -141,9 +141,11 @@ public sealed class GrpcDuplexCall<TRequest, TResponse> : IAsyncDisposable
                 throw new InvalidOperationException("the requests of this call have been completed; nothing more can be written");
             }
 
-            if (Status is { } ended && ended.Code != StatusCode.OK)
+            if (Status is { } ended)
             {
-                throw new GrpcException(ended, Trailers);
+                throw ended.Code == StatusCode.OK
+                    ? new InvalidOperationException("the server has ended the call; nothing more can be written")
+                    : new GrpcException(ended, Trailers);
             }
 
             var size = message.CalculateSize();
@@ -170,8 +172,9 @@ public sealed class GrpcDuplexCall<TRequest, TResponse> : IAsyncDisposable
                 await stream.WriteAsync(buffer.AsMemory(0, length), token).ConfigureAwait(false);
                 await stream.FlushAsync(token).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is not GrpcException)
+            catch (Exception ex)
             {
+                // Whatever the transport threw (a reset, the aborted body), the call's status explains it best.
                 throw await WriteFailureAsync(ex).ConfigureAwait(false);
             }
         }

@@ -199,9 +199,10 @@ public sealed partial class GrpcServer
         {
             await call.CompleteAsync(status, clientGone).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or IOException or OperationCanceledException)
+        catch (Exception ex)
         {
-            // The stream went away while the status was being written; there is no one left to tell.
+            // The stream went away while the status was being written; there is no one left to tell, and the
+            // connection's other calls must not notice.
             LogCallCancelled(path, status.Code, ex.GetType().Name);
         }
 

@@ -47,9 +47,9 @@ internal sealed class ServerCall
         where T : class, IMessage<T>
     {
         BeginReading();
-        var request = await ReadAsync(parser).ConfigureAwait(false)
+        var request = await ReadAsync(parser, Context.CancellationToken, default).ConfigureAwait(false)
             ?? throw Fail(new GrpcException(StatusCode.Internal, "the request ended without a message; a unary request carries exactly one"), malformed: true);
-        if (await ReadAsync(parser).ConfigureAwait(false) is not null)
+        if (await ReadAsync(parser, Context.CancellationToken, default).ConfigureAwait(false) is not null)
         {
             throw Fail(new GrpcException(StatusCode.Internal, "the request carried more than one message; a unary request carries exactly one"), malformed: true);
         }
@@ -63,10 +63,16 @@ internal sealed class ServerCall
         where T : class, IMessage<T>
     {
         BeginReading();
+        // A token given to the enumeration (WithCancellation) must also wake a read that is waiting for the client;
+        // one linked source per call, not per message.
+        using var linked = cancellationToken.CanBeCanceled && cancellationToken != Context.CancellationToken
+            ? CancellationTokenSource.CreateLinkedTokenSource(Context.CancellationToken, cancellationToken)
+            : null;
+        var token = linked?.Token ?? Context.CancellationToken;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var message = await ReadAsync(parser).ConfigureAwait(false);
+            var message = await ReadAsync(parser, token, cancellationToken).ConfigureAwait(false);
             if (message is null)
             {
                 yield break;
@@ -182,19 +188,19 @@ internal sealed class ServerCall
         }
     }
 
-    private async ValueTask<T?> ReadAsync<T>(MessageParser<T> parser)
+    private async ValueTask<T?> ReadAsync<T>(MessageParser<T> parser, CancellationToken token, CancellationToken callerToken)
         where T : class, IMessage<T>
     {
         try
         {
-            return await GrpcFrames.ReadMessageAsync(_http.Request.BodyReader, parser, _options.MaxReceiveMessageSize,
-                Context.CancellationToken).ConfigureAwait(false);
+            return await GrpcFrames.ReadMessageAsync(_http.Request.BodyReader, parser, _options.MaxReceiveMessageSize, token)
+                .ConfigureAwait(false);
         }
         catch (GrpcException ex)
         {
             throw Fail(ex, malformed: ex.StatusCode != StatusCode.ResourceExhausted);
         }
-        catch (Exception ex) when (IsTransportFailure(ex, default))
+        catch (Exception ex) when (IsTransportFailure(ex, callerToken))
         {
             throw ClientGoneException(ex);
         }

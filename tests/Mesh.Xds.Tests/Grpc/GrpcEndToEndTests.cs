@@ -36,6 +36,68 @@ public sealed class GrpcEndToEndTests
     }
 
     [Fact]
+    public async Task MapGrpc_EndpointRouting_ServesMethodsAndLeavesOtherPathsToRouting()
+    {
+        var service = new TestEchoService();
+        await using var host = await GrpcTestHost.StartAsync(service.Router(), endpointRouting: true);
+        using var channel = new GrpcChannel(host.GrpcAddress);
+
+        var reply = await channel.UnaryAsync(TestEchoService.EchoPath, new EchoRequest { Text = "routed" }, EchoReply.Parser);
+        var ex = await Assert.ThrowsAsync<GrpcException>(() => channel.UnaryAsync("/mesh.test.EchoService/Nope", new EchoRequest(), EchoReply.Parser));
+
+        Assert.Equal("routed", reply.Text);
+        // No route: routing answers 404, which a gRPC client reads as UNIMPLEMENTED.
+        Assert.Equal(StatusCode.Unimplemented, ex.StatusCode);
+        using var api = new HttpClient();
+        Assert.Equal("api", await api.GetStringAsync(host.ApiAddress));
+    }
+
+    [Fact]
+    public async Task Duplex_WriteAfterServerEndedWithError_ThrowsTheStatus()
+    {
+        var service = new TestEchoService();
+        await using var host = await GrpcTestHost.StartAsync(service.Router());
+        using var channel = new GrpcChannel(host.GrpcAddress);
+        await using var call = channel.StartDuplex<EchoRequest, EchoReply>(TestEchoService.ChatPath, EchoReply.Parser);
+
+        await call.WriteAsync(new EchoRequest { Text = "stop", FailCode = (int)StatusCode.Aborted });
+        await Assert.ThrowsAsync<GrpcException>(() => call.ReadAsync().AsTask().WaitAsync(Wait));
+        var ex = await Assert.ThrowsAsync<GrpcException>(() => call.WriteAsync(new EchoRequest()).AsTask());
+
+        Assert.Equal(new GrpcStatus(StatusCode.Aborted, "stop"), ex.Status);
+    }
+
+    [Fact]
+    public async Task Duplex_HandlerCancelsItsOwnEnumeration_PendingReadWakesUp()
+    {
+        // The handler stops reading on a token of its own (not the call's) while a read waits for the client.
+        var router = new GrpcRouter().MapDuplex<EchoRequest, EchoReply>("/mesh.test.Own/Stop", EchoRequest.Parser, async (requests, responses, context) =>
+        {
+            using var own = new CancellationTokenSource();
+            try
+            {
+                await foreach (var request in requests.WithCancellation(own.Token))
+                {
+                    own.CancelAfter(TimeSpan.FromMilliseconds(100));
+                }
+            }
+            catch (OperationCanceledException) when (own.IsCancellationRequested)
+            {
+                await responses.WriteAsync(new EchoReply { Text = "stopped" });
+            }
+        });
+        await using var host = await GrpcTestHost.StartAsync(router);
+        using var channel = new GrpcChannel(host.GrpcAddress);
+        await using var call = channel.StartDuplex<EchoRequest, EchoReply>("/mesh.test.Own/Stop", EchoReply.Parser);
+
+        await call.WriteAsync(new EchoRequest { Text = "only one" });
+
+        Assert.Equal("stopped", (await call.ReadAsync().AsTask().WaitAsync(Wait))!.Text);
+        Assert.Null(await call.ReadAsync().AsTask().WaitAsync(Wait));
+        Assert.Equal(StatusCode.OK, call.Status!.Value.Code);
+    }
+
+    [Fact]
     public async Task Duplex_ManyMessagesBothWays_AllInOrderThenOk()
     {
         var service = new TestEchoService();
@@ -81,6 +143,7 @@ public sealed class GrpcEndToEndTests
         Assert.False(service.HalfClosed.Task.IsCompleted);
         await call.CompleteRequestsAsync();
 
+        Assert.NotNull(await call.ResponseHeadersAsync());
         Assert.Equal(1, await service.HalfClosed.Task.WaitAsync(Wait));
         Assert.Equal("received 1", (await call.ReadAsync().AsTask().WaitAsync(Wait))!.Text);
         Assert.Null(await call.ReadAsync());

@@ -38,7 +38,12 @@ internal sealed class GrpcTestHost : IAsyncDisposable
     /// <summary>The HTTP/1.1 endpoint.</summary>
     public Uri ApiAddress { get; }
 
-    public static async Task<GrpcTestHost> StartAsync(GrpcRouter router, GrpcServerOptions? options = null, X509Certificate2? certificate = null)
+    /// <param name="router">The methods.</param>
+    /// <param name="options">Server options; defaults when null.</param>
+    /// <param name="certificate">Makes the gRPC endpoint TLS.</param>
+    /// <param name="endpointRouting">Map the methods with MapGrpc instead of the UseGrpc middleware.</param>
+    public static async Task<GrpcTestHost> StartAsync(GrpcRouter router, GrpcServerOptions? options = null,
+        X509Certificate2? certificate = null, bool endpointRouting = false)
     {
         options ??= new GrpcServerOptions();
         var logger = new RecordingLogger<GrpcServer>();
@@ -52,8 +57,17 @@ internal sealed class GrpcTestHost : IAsyncDisposable
             k.Listen(IPAddress.Loopback, 0, l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1);
         });
         var app = builder.Build();
-        app.UseGrpc(server);
-        app.Run(context => context.Response.WriteAsync("api"));
+        if (endpointRouting)
+        {
+            app.MapGrpc(server);
+            app.MapGet("/", () => "api");
+        }
+        else
+        {
+            app.UseGrpc(server);
+            app.Run(context => context.Response.WriteAsync("api"));
+        }
+
         await app.StartAsync();
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a)).ToList();
         // Kestrel reports endpoints in the order they were configured.
