@@ -65,6 +65,7 @@ npm_ci() {
 
 npm_ci tests/interop/node
 npm_ci tests/interop/grpc-health
+npm_ci tests/interop/grpc-js
 npm_ci tests/interop/xds
 
 log "done"
