@@ -44,8 +44,10 @@ if ! /usr/bin/python3 -c 'import consul' </dev/null; then
   exit 1
 fi
 
-# npm packages, pinned by each folder's committed package-lock.json: the Node interop scripts (tests/interop/node)
-# and the grpc-js health server the agent's gRPC check tests probe (tests/interop/grpc-health).
+# npm packages, pinned by each folder's committed package-lock.json: the Node interop scripts (tests/interop/node),
+# the grpc-js health server the agent's gRPC check tests probe (tests/interop/grpc-health), grpc-js peers of the
+# gRPC layer's tests (tests/interop/grpc-js), and the proxyless xDS client @grpc/grpc-js-xds (tests/interop/xds).
+# Mesh.Xds's own build installs @grpc/grpc-js-xds for Envoy's protos (controlplane/Mesh.Xds/Api).
 npm_ci() {
   local rel="$1"
   local dir="$repo_root/$rel"
