@@ -83,7 +83,7 @@ public sealed partial class AgentHost : IAsyncDisposable
     public IReadOnlyList<Uri> GrpcAddresses => _grpc?.Addresses ?? [];
 
     /// <summary>The xDS service, or null when gRPC is off.</summary>
-    public Mesh.Xds.Hosting.XdsService? Xds => _grpc?.Xds;
+    internal Mesh.Xds.Hosting.XdsService? Xds => _grpc?.Xds;
 
     /// <summary>Where the DNS server listens, UDP and TCP on each port (empty when <c>ports.dns</c> is -1).</summary>
     public IReadOnlyList<IPEndPoint> DnsEndpoints => _dns?.Endpoints ?? [];

@@ -66,7 +66,7 @@ internal static class AgentServiceBody
         if (JsonIn.TryGet(s, "Proxy", out var p))
         {
             Require(p, field + "Proxy");
-            proxy = JsonSerializer.Serialize(p);
+            proxy = ConnectBlocks.Proxy(p);
         }
         if (kind == "connect-proxy" && (proxy is null || JsonIn.String(p, "DestinationServiceName") is not { Length: > 0 }))
             throw ApiException.BadRequest($"{field}Proxy.DestinationServiceName must be set for a connect-proxy");
@@ -74,8 +74,8 @@ internal static class AgentServiceBody
         if (JsonIn.TryGet(s, "Connect", out var c))
         {
             // The sidecar is registered as a service of its own; the parent keeps only the rest of its Connect block.
-            connect = JsonSerializer.Serialize(c.EnumerateObject().Where(x => !x.NameEquals("SidecarService") && !x.NameEquals("sidecar_service"))
-                .ToDictionary(x => x.Name, x => x.Value));
+            Require(c, field + "Connect");
+            connect = ConnectBlocks.Connect(c);
         }
         return new ServiceInstance
         {
@@ -209,7 +209,7 @@ internal static class AgentServiceBody
             Address = JsonIn.String(sc, "Address") ?? "",
             Port = port,
             Weights = parent.Weights,
-            ProxyJson = JsonSerializer.Serialize(proxy),
+            ProxyJson = ConnectBlocks.Proxy(JsonSerializer.SerializeToElement(proxy)),
         };
 
         var given = ServiceChecks(sc, sidecar, field);

@@ -55,8 +55,8 @@ internal static class CatalogBody
                 Weights = Weights(s),
                 EnableTagOverride = Bool(s, "EnableTagOverride"),
                 Kind = kind,
-                ProxyJson = RawObject(s, "Proxy"),
-                ConnectJson = RawObject(s, "Connect"),
+                ProxyJson = RawObject(s, "Proxy") is { } proxy ? ConnectBlocks.Proxy(proxy) : null,
+                ConnectJson = RawObject(s, "Connect") is { } connect ? ConnectBlocks.Connect(connect) : null,
             };
         }
 
@@ -101,7 +101,7 @@ internal static class CatalogBody
             Output = JsonIn.String(c, "Output") ?? "",
             ServiceID = JsonIn.String(c, "ServiceID") ?? "",
             Type = JsonIn.String(c, "Type") ?? "",
-            DefinitionJson = RawObject(c, "Definition"),
+            DefinitionJson = RawObject(c, "Definition") is { } definition ? JsonSerializer.Serialize(definition) : null,
         };
     }
 
@@ -160,10 +160,10 @@ internal static class CatalogBody
     }
 
     /// <summary>An object kept whole, re-serialised compactly so equal content compares equal.</summary>
-    private static string? RawObject(JsonElement obj, string name)
+    private static JsonElement? RawObject(JsonElement obj, string name)
     {
         if (!JsonIn.TryGet(obj, name, out var v)) return null;
         RequireObject(v, name);
-        return JsonSerializer.Serialize(v);
+        return v;
     }
 }

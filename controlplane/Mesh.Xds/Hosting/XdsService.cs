@@ -11,13 +11,13 @@ namespace Mesh.Xds.Hosting;
 /// <param name="NodeName">This agent's node: the sidecars it configures are registered there.</param>
 /// <param name="Datacenter">This agent's datacenter.</param>
 /// <param name="DefaultAllow">Whether connections no intention matches are allowed (<c>default_intention_policy</c>, else the ACL default).</param>
-public sealed record XdsServiceOptions(string NodeName, string Datacenter, bool DefaultAllow);
+internal sealed record XdsServiceOptions(string NodeName, string Datacenter, bool DefaultAllow);
 
 /// <summary>
 /// The agent's xDS service: the ADS methods (state of the world and incremental) on a <see cref="GrpcServer"/>, fed by
 /// proxycfg through the snapshot cache. The host puts <see cref="Grpc"/> on its gRPC endpoints.
 /// </summary>
-public sealed class XdsService : IAsyncDisposable
+internal sealed class XdsService : IAsyncDisposable
 {
     /// <summary>The state-of-the-world ADS method.</summary>
     public const string StreamMethod = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources";

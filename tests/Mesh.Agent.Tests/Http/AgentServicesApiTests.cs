@@ -159,10 +159,30 @@ public class AgentServicesApiTests
     }
 
     [Theory]
+    [InlineData("""{"destination_service_name":"db","local_service_port":5432,"upstreams":[{"destination_name":"cache","local_bind_port":6379,"config":{"protocol":"tcp"}}]}""")]
+    [InlineData("""{"destinationServiceName":"db","localServicePort":5432,"upstreams":[{"destinationName":"cache","localBindPort":6379,"config":{"protocol":"tcp"}}]}""")]
+    public async Task Register_ProxyFieldsInAnyCase_AreStoredCanonicallyAndFoundAsTheDestinationsProxy(string proxy)
+    {
+        await using var a = await InProcessAgent.StartAsync();
+        using var reg = await a.PutAsync("/v1/agent/service/register",
+            $$"""{"name":"db-proxy","id":"db-proxy-1","kind":"connect-proxy","port":21000,"proxy":{{proxy}}}""");
+        Assert.Equal(HttpStatusCode.OK, reg.StatusCode);
+
+        var stored = (await a.JsonAsync("/v1/agent/service/db-proxy-1")).GetProperty("Proxy");
+        Assert.Equal("db", stored.GetProperty("DestinationServiceName").GetString());
+        var upstream = stored.GetProperty("Upstreams")[0];
+        Assert.Equal(("cache", 6379), (upstream.GetProperty("DestinationName").GetString(), upstream.GetProperty("LocalBindPort").GetInt32()));
+        // The opaque Config map keeps its own keys.
+        Assert.Equal("tcp", upstream.GetProperty("Config").GetProperty("protocol").GetString());
+        await Eventually(async () => (await a.JsonAsync("/v1/catalog/connect/db")).GetArrayLength() == 1, "the proxy found for db");
+    }
+
+    [Theory]
     [InlineData("/v1/agent/service/register", """{"Port":1}""", "Missing service name")]
     [InlineData("/v1/agent/service/register", """{"Name":"s","Kind":"weird"}""", "Kind")]
     [InlineData("/v1/agent/service/register", """{"Name":"s","Kind":"connect-proxy"}""", "DestinationServiceName")]
     [InlineData("/v1/agent/service/register", """{"Name":"s","Port":99999}""", "Port")]
+    [InlineData("/v1/agent/service/register", """{"Name":"s","Connect":"yes"}""", "Connect")]
     [InlineData("/v1/agent/service/register", """{"Name":"s","Check":{"HTTP":"http://x","Interval":"soon"}}""", "Interval")]
     [InlineData("/v1/agent/service/register", """{"Name":"s","Check":{"HTTP":"http://x"}}""", "Interval")]
     [InlineData("/v1/agent/service/register", """{"Name":"s","Check":{"Args":["/bin/true"],"Interval":"10s"}}""", "enable_script_checks")]

@@ -58,16 +58,17 @@ public sealed class SidecarStreamTests
         // Clusters: the local app and the upstream's one target, over TLS with the target's identity.
         await ads.SubscribeAsync(TypeUrls.Cluster);
         var clusters = AdsTestClient.Unpack<Cluster>((await ads.NextOfAsync(TypeUrls.Cluster)).Response);
-        Assert.Equal(["local_app", countingSni], clusters.Select(c => c.Name).Order(StringComparer.Ordinal));
+        Assert.Equal([countingSni, "local_app"], clusters.Select(c => c.Name).Order(StringComparer.Ordinal));
         var upstream = clusters.Single(c => c.Name == countingSni);
         var tls = upstream.TransportSocket.TypedConfig.Unpack<UpstreamTlsContext>();
         Assert.Equal(countingSni, tls.Sni);
         Assert.Contains($"spiffe://{trustDomain}/ns/default/dc/dc1/svc/counting",
             tls.CommonTlsContext.CombinedValidationContext.DefaultValidationContext.MatchTypedSubjectAltNames.Select(m => m.Matcher.Exact));
 
-        // Endpoints: counting's sidecar, healthy.
+        // Endpoints: counting's sidecar, healthy (once anti-entropy has put the agent's registrations in the catalog).
         await ads.SubscribeAsync(TypeUrls.Endpoint, countingSni);
-        var assignment = AdsTestClient.Unpack<ClusterLoadAssignment>((await ads.NextOfAsync(TypeUrls.Endpoint)).Response).Single();
+        var eds = await WaitForAsync(ads, TypeUrls.Endpoint, r => AdsTestClient.Unpack<ClusterLoadAssignment>(r).Single().Endpoints.Count == 1);
+        var assignment = AdsTestClient.Unpack<ClusterLoadAssignment>(eds).Single();
         var endpoint = assignment.Endpoints.Single().LbEndpoints.Single();
         Assert.Equal((21000u, Envoy.Config.Core.V3.HealthStatus.Healthy), (endpoint.Endpoint.Address.SocketAddress.PortValue, endpoint.HealthStatus));
 
@@ -113,8 +114,8 @@ public sealed class SidecarStreamTests
         await WaitForAsync(ads, TypeUrls.Cluster, r => AdsTestClient.Unpack<Cluster>(r).Select(c => c.Name).Intersect([v1, v2]).Count() == 2);
         await ads.SubscribeAsync(TypeUrls.Route, "counting");
         var route = AdsTestClient.Unpack<RouteConfiguration>(await WaitForAsync(ads, TypeUrls.Route, _ => true)).Single();
-        var weighted = route.VirtualHosts.Single().Routes.Last().Route.WeightedClusters.Clusters;
-        Assert.Equal([(v1, 8000u), (v2, 2000u)], weighted.Select(w => (w.Name, w.Weight.Value)).OrderBy(w => w.Name, StringComparer.Ordinal));
+        var weighted = route.VirtualHosts.Single().Routes.Last().Route_.WeightedClusters.Clusters;
+        Assert.Equal([(v1, 8000u), (v2, 2000u)], weighted.Select(w => (w.Name, (w.Weight ?? 0u))).OrderBy(w => w.Name, StringComparer.Ordinal));
     }
 
     [Fact]
