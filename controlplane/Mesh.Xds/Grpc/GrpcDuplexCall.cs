@@ -43,7 +43,8 @@ public sealed class GrpcDuplexCall<TRequest, TResponse> : IAsyncDisposable
         _channel = channel;
         _parser = parser;
         _method = method;
-        Deadline = options?.Deadline;
+        // Deadlines are compared with UtcNow; a local time is converted rather than misread by the offset.
+        Deadline = options?.Deadline is { Kind: DateTimeKind.Local } local ? local.ToUniversalTime() : options?.Deadline;
         var userToken = options?.CancellationToken ?? default;
         _cancellation = new CancellationTokenSource();
         if (Deadline is { } deadline)
@@ -66,6 +67,11 @@ public sealed class GrpcDuplexCall<TRequest, TResponse> : IAsyncDisposable
         if (userToken.CanBeCanceled)
         {
             _userRegistration = userToken.UnsafeRegister(static s => ((GrpcDuplexCall<TRequest, TResponse>)s!).Cancel(), this);
+            if (userToken.IsCancellationRequested)
+            {
+                // Cancelled before it started (the registration ran at once): nothing goes on the wire.
+                return;
+            }
         }
 
         HttpContent content;
@@ -127,9 +133,12 @@ public sealed class GrpcDuplexCall<TRequest, TResponse> : IAsyncDisposable
     public async ValueTask WriteAsync(TRequest message, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(message);
+        ThrowIfFailed();
         if (_content is null)
         {
-            throw new InvalidOperationException("a unary call sends its one request when it starts");
+            throw new InvalidOperationException(_send is null
+                ? "the call ended before it started; nothing can be written"
+                : "a unary call sends its one request when it starts");
         }
 
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);

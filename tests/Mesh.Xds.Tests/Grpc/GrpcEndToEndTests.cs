@@ -220,7 +220,8 @@ public sealed class GrpcEndToEndTests
         var service = new TestEchoService();
         await using var host = await GrpcTestHost.StartAsync(service.Router());
         using var channel = new GrpcChannel(host.GrpcAddress);
-        var deadline = DateTime.UtcNow.AddMilliseconds(300);
+        // Long enough for the call to reach the handler on a busy machine, which the test needs to see cancelled.
+        var deadline = DateTime.UtcNow.AddMilliseconds(1500);
 
         var ex = await Assert.ThrowsAsync<GrpcException>(() => channel.UnaryAsync(TestEchoService.EchoPath,
             new EchoRequest { Text = "slow", DelayMs = 30_000 }, EchoReply.Parser, new GrpcCallOptions { Deadline = deadline }));
@@ -261,6 +262,23 @@ public sealed class GrpcEndToEndTests
             new EchoRequest(), EchoReply.Parser, new GrpcCallOptions { Deadline = DateTime.UtcNow.AddSeconds(-1) }));
 
         Assert.Equal(StatusCode.DeadlineExceeded, ex.StatusCode);
+        Assert.Equal(0, host.Server.Counters.CallsStarted);
+    }
+
+    [Fact]
+    public async Task Duplex_TokenCancelledBeforeStart_CancelledWithoutCallingTheServer()
+    {
+        var service = new TestEchoService();
+        await using var host = await GrpcTestHost.StartAsync(service.Router());
+        using var channel = new GrpcChannel(host.GrpcAddress);
+        await using var call = channel.StartDuplex<EchoRequest, EchoReply>(TestEchoService.ChatPath, EchoReply.Parser,
+            new GrpcCallOptions { CancellationToken = new CancellationToken(canceled: true) });
+
+        var write = await Assert.ThrowsAsync<GrpcException>(() => call.WriteAsync(new EchoRequest()).AsTask());
+        var read = await Assert.ThrowsAsync<GrpcException>(() => call.ReadAsync().AsTask());
+
+        Assert.Equal(StatusCode.Cancelled, write.StatusCode);
+        Assert.Equal(StatusCode.Cancelled, read.StatusCode);
         Assert.Equal(0, host.Server.Counters.CallsStarted);
     }
 
