@@ -510,7 +510,7 @@ public sealed class GrpcEndToEndTests
     [Fact]
     public async Task Tls_AlpnH2WithCertificate_UnaryAndDuplexWork()
     {
-        using var certificate = SelfSigned();
+        using var certificate = GrpcTestHost.SelfSignedCertificate();
         var service = new TestEchoService();
         await using var host = await GrpcTestHost.StartAsync(service.Router(), certificate: certificate);
         Assert.Equal("https", host.GrpcAddress.Scheme);
@@ -529,7 +529,7 @@ public sealed class GrpcEndToEndTests
     [Fact]
     public async Task Tls_UntrustedCertificate_Unavailable()
     {
-        using var certificate = SelfSigned();
+        using var certificate = GrpcTestHost.SelfSignedCertificate();
         var service = new TestEchoService();
         await using var host = await GrpcTestHost.StartAsync(service.Router(), certificate: certificate);
         using var channel = new GrpcChannel(host.GrpcAddress);
@@ -551,19 +551,6 @@ public sealed class GrpcEndToEndTests
         var ex = await Assert.ThrowsAsync<GrpcException>(() => channel.UnaryAsync(TestEchoService.EchoPath, new EchoRequest(), EchoReply.Parser));
 
         Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
-    }
-
-    private static X509Certificate2 SelfSigned()
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddDnsName("localhost");
-        san.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(san.Build());
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(1));
-        // Kestrel needs the key in a form SslStream can use on Linux: round-trip through PKCS#12.
-        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
     }
 
     private static HttpClient RawClient() => new(new SocketsHttpHandler()) { DefaultRequestVersion = HttpVersion.Version20 };
