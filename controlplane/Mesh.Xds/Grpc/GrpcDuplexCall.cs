@@ -89,12 +89,10 @@ public sealed class GrpcDuplexCall<TRequest, TResponse> : IAsyncDisposable
 
         var request = channel.CreateRequest(method, content, options, Deadline);
         _send = channel.SendAsync(request, _cancellation.Token);
-        if (_content is not null)
-        {
-            // A request that fails before its body starts (no connection) must not leave a writer waiting for the stream.
-            _send.ContinueWith(static (t, s) => ((DuplexRequestContent)s!).Abort(t.Exception?.InnerException ?? new OperationCanceledException()),
-                _content, CancellationToken.None, TaskContinuationOptions.NotOnRanToCompletion, TaskScheduler.Default);
-        }
+        // Take the response headers as soon as they come, not only when the caller reads: a call that fails before
+        // its body starts (no connection, a trailers-only answer) then ends at once, and a writer waiting for the
+        // request stream is released with that status instead of waiting forever.
+        _ = EnsureResponseAsync();
     }
 
     /// <summary>The method path.</summary>

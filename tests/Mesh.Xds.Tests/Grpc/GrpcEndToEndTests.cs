@@ -365,6 +365,26 @@ public sealed class GrpcEndToEndTests
         Assert.Contains("/mesh.test.EchoService/Nope", ex.Status.Detail);
     }
 
+    [Fact]
+    public async Task Duplex_UnknownMethodAndOnlyWriting_WritesFailWithUnimplemented()
+    {
+        var service = new TestEchoService();
+        await using var host = await GrpcTestHost.StartAsync(service.Router());
+        using var channel = new GrpcChannel(host.GrpcAddress);
+        await using var call = channel.StartDuplex<EchoRequest, EchoReply>("/mesh.test.EchoService/Nope", EchoReply.Parser);
+
+        // The caller never reads: the trailers-only answer must still reach the writer, which must not hang.
+        var ex = await Assert.ThrowsAsync<GrpcException>(async () =>
+        {
+            while (true)
+            {
+                await call.WriteAsync(new EchoRequest { Text = "x" });
+            }
+        }).WaitAsync(Wait);
+
+        Assert.Equal(StatusCode.Unimplemented, ex.StatusCode);
+    }
+
     [Theory]
     [InlineData(new byte[] { 0, 0, 0, 0, 10, 0x0A, 1 }, "incomplete gRPC message")]
     [InlineData(new byte[] { 0, 0, 0, 0, 2, 0xFF, 0xFF }, "could not parse")]
