@@ -43,7 +43,8 @@ public sealed class GrpcDuplexCall<TRequest, TResponse> : IAsyncDisposable
         _channel = channel;
         _parser = parser;
         _method = method;
-        Deadline = options?.Deadline;
+        // Deadlines are compared with UtcNow; a local time is converted rather than misread by the offset.
+        Deadline = options?.Deadline is { Kind: DateTimeKind.Local } local ? local.ToUniversalTime() : options?.Deadline;
         var userToken = options?.CancellationToken ?? default;
         _cancellation = new CancellationTokenSource();
         if (Deadline is { } deadline)
@@ -66,6 +67,11 @@ public sealed class GrpcDuplexCall<TRequest, TResponse> : IAsyncDisposable
         if (userToken.CanBeCanceled)
         {
             _userRegistration = userToken.UnsafeRegister(static s => ((GrpcDuplexCall<TRequest, TResponse>)s!).Cancel(), this);
+            if (userToken.IsCancellationRequested)
+            {
+                // Cancelled before it started (the registration ran at once): nothing goes on the wire.
+                return;
+            }
         }
 
         HttpContent content;
@@ -83,12 +89,10 @@ public sealed class GrpcDuplexCall<TRequest, TResponse> : IAsyncDisposable
 
         var request = channel.CreateRequest(method, content, options, Deadline);
         _send = channel.SendAsync(request, _cancellation.Token);
-        if (_content is not null)
-        {
-            // A request that fails before its body starts (no connection) must not leave a writer waiting for the stream.
-            _send.ContinueWith(static (t, s) => ((DuplexRequestContent)s!).Abort(t.Exception?.InnerException ?? new OperationCanceledException()),
-                _content, CancellationToken.None, TaskContinuationOptions.NotOnRanToCompletion, TaskScheduler.Default);
-        }
+        // Take the response headers as soon as they come, not only when the caller reads: a call that fails before
+        // its body starts (no connection, a trailers-only answer) then ends at once, and a writer waiting for the
+        // request stream is released with that status instead of waiting forever.
+        _ = EnsureResponseAsync();
     }
 
     /// <summary>The method path.</summary>
@@ -127,9 +131,12 @@ public sealed class GrpcDuplexCall<TRequest, TResponse> : IAsyncDisposable
     public async ValueTask WriteAsync(TRequest message, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(message);
+        ThrowIfFailed();
         if (_content is null)
         {
-            throw new InvalidOperationException("a unary call sends its one request when it starts");
+            throw new InvalidOperationException(_send is null
+                ? "the call ended before it started; nothing can be written"
+                : "a unary call sends its one request when it starts");
         }
 
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -220,7 +220,8 @@ public sealed class GrpcEndToEndTests
         var service = new TestEchoService();
         await using var host = await GrpcTestHost.StartAsync(service.Router());
         using var channel = new GrpcChannel(host.GrpcAddress);
-        var deadline = DateTime.UtcNow.AddMilliseconds(300);
+        // Long enough for the call to reach the handler on a busy machine, which the test needs to see cancelled.
+        var deadline = DateTime.UtcNow.AddMilliseconds(1500);
 
         var ex = await Assert.ThrowsAsync<GrpcException>(() => channel.UnaryAsync(TestEchoService.EchoPath,
             new EchoRequest { Text = "slow", DelayMs = 30_000 }, EchoReply.Parser, new GrpcCallOptions { Deadline = deadline }));
@@ -261,6 +262,23 @@ public sealed class GrpcEndToEndTests
             new EchoRequest(), EchoReply.Parser, new GrpcCallOptions { Deadline = DateTime.UtcNow.AddSeconds(-1) }));
 
         Assert.Equal(StatusCode.DeadlineExceeded, ex.StatusCode);
+        Assert.Equal(0, host.Server.Counters.CallsStarted);
+    }
+
+    [Fact]
+    public async Task Duplex_TokenCancelledBeforeStart_CancelledWithoutCallingTheServer()
+    {
+        var service = new TestEchoService();
+        await using var host = await GrpcTestHost.StartAsync(service.Router());
+        using var channel = new GrpcChannel(host.GrpcAddress);
+        await using var call = channel.StartDuplex<EchoRequest, EchoReply>(TestEchoService.ChatPath, EchoReply.Parser,
+            new GrpcCallOptions { CancellationToken = new CancellationToken(canceled: true) });
+
+        var write = await Assert.ThrowsAsync<GrpcException>(() => call.WriteAsync(new EchoRequest()).AsTask());
+        var read = await Assert.ThrowsAsync<GrpcException>(() => call.ReadAsync().AsTask());
+
+        Assert.Equal(StatusCode.Cancelled, write.StatusCode);
+        Assert.Equal(StatusCode.Cancelled, read.StatusCode);
         Assert.Equal(0, host.Server.Counters.CallsStarted);
     }
 
@@ -345,6 +363,26 @@ public sealed class GrpcEndToEndTests
 
         Assert.Equal(StatusCode.Unimplemented, ex.StatusCode);
         Assert.Contains("/mesh.test.EchoService/Nope", ex.Status.Detail);
+    }
+
+    [Fact]
+    public async Task Duplex_UnknownMethodAndOnlyWriting_WritesFailWithUnimplemented()
+    {
+        var service = new TestEchoService();
+        await using var host = await GrpcTestHost.StartAsync(service.Router());
+        using var channel = new GrpcChannel(host.GrpcAddress);
+        await using var call = channel.StartDuplex<EchoRequest, EchoReply>("/mesh.test.EchoService/Nope", EchoReply.Parser);
+
+        // The caller never reads: the trailers-only answer must still reach the writer, which must not hang.
+        var ex = await Assert.ThrowsAsync<GrpcException>(async () =>
+        {
+            while (true)
+            {
+                await call.WriteAsync(new EchoRequest { Text = "x" });
+            }
+        }).WaitAsync(Wait);
+
+        Assert.Equal(StatusCode.Unimplemented, ex.StatusCode);
     }
 
     [Theory]
@@ -492,7 +530,7 @@ public sealed class GrpcEndToEndTests
     [Fact]
     public async Task Tls_AlpnH2WithCertificate_UnaryAndDuplexWork()
     {
-        using var certificate = SelfSigned();
+        using var certificate = GrpcTestHost.SelfSignedCertificate();
         var service = new TestEchoService();
         await using var host = await GrpcTestHost.StartAsync(service.Router(), certificate: certificate);
         Assert.Equal("https", host.GrpcAddress.Scheme);
@@ -511,7 +549,7 @@ public sealed class GrpcEndToEndTests
     [Fact]
     public async Task Tls_UntrustedCertificate_Unavailable()
     {
-        using var certificate = SelfSigned();
+        using var certificate = GrpcTestHost.SelfSignedCertificate();
         var service = new TestEchoService();
         await using var host = await GrpcTestHost.StartAsync(service.Router(), certificate: certificate);
         using var channel = new GrpcChannel(host.GrpcAddress);
@@ -533,19 +571,6 @@ public sealed class GrpcEndToEndTests
         var ex = await Assert.ThrowsAsync<GrpcException>(() => channel.UnaryAsync(TestEchoService.EchoPath, new EchoRequest(), EchoReply.Parser));
 
         Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
-    }
-
-    private static X509Certificate2 SelfSigned()
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddDnsName("localhost");
-        san.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(san.Build());
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(1));
-        // Kestrel needs the key in a form SslStream can use on Linux: round-trip through PKCS#12.
-        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
     }
 
     private static HttpClient RawClient() => new(new SocketsHttpHandler()) { DefaultRequestVersion = HttpVersion.Version20 };

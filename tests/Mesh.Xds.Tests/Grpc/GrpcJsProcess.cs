@@ -41,9 +41,9 @@ internal sealed class GrpcJsProcess : IAsyncDisposable
     }
 
     /// <summary>Runs client.mjs against <paramref name="target"/> (<c>host:port</c>) and returns the JSON it printed.</summary>
-    public static async Task<JsonElement> RunClientAsync(string target, string scenario)
+    public static async Task<JsonElement> RunClientAsync(string target, string scenario, params string[] options)
     {
-        using var process = Start("client.mjs", target, scenario);
+        using var process = Start("client.mjs", [target, scenario, .. options]);
         // Close stdin at once: the client does not read it, and an open pipe must not keep anything alive.
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Mesh.Xds.Grpc;
 using Microsoft.AspNetCore.Builder;
@@ -72,6 +73,20 @@ internal sealed class GrpcTestHost : IAsyncDisposable
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a)).ToList();
         // Kestrel reports endpoints in the order they were configured.
         return new GrpcTestHost(app, server, logger, addresses[0], addresses[1]);
+    }
+
+    /// <summary>A self-signed P-256 certificate for localhost and 127.0.0.1, valid for an hour.</summary>
+    public static X509Certificate2 SelfSignedCertificate()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddDnsName("localhost");
+        san.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(san.Build());
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(1));
+        // Kestrel needs the key in a form SslStream can use on Linux: round-trip through PKCS#12.
+        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
     }
 
     public async ValueTask DisposeAsync()

@@ -5,7 +5,7 @@
 //   unary      Echo "hello" with metadata x-mesh-test=abc and a 3-byte payload
 //   bidi       Chat: 200 requests, each asking for 2 replies, then half-close; reports the replies and the status
 //   error      Echo with fail_code 9 (FAILED_PRECONDITION) and a message with non-ASCII text
-//   deadline   Echo with delay_ms 10000 and a 300 ms deadline
+//   deadline   Echo with delay_ms 30000 and a 1500 ms deadline (long enough for the call to reach a busy server)
 //   unknown    a call to /mesh.test.EchoService/Nope, which the server does not implement
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -66,7 +66,7 @@ const scenarios = {
   },
   async deadline() {
     const started = Date.now();
-    const result = await unary({ text: 'slow', delay_ms: 10000 }, { deadline: deadlineIn(300) });
+    const result = await unary({ text: 'slow', delay_ms: 30000 }, { deadline: deadlineIn(1500) });
     print({ ...result, elapsedMs: Date.now() - started });
   },
   async unknown() {
