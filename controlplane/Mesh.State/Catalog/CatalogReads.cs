@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Mesh.State.Tables;
 using Mesh.State.Watch;
 
@@ -56,6 +57,17 @@ public sealed partial class StateView
             .Where(s => IsProxyFor(s, service) || (s.Service == service && IsNative(s)))
             .Select(s => (_root.Nodes.Get(s.Node)!, s)).ToList();
         return (Math.Max(TableIndex(TableNames.Services, TableNames.Nodes, TableNames.Checks), 1), list);
+    }
+
+    /// <summary>
+    /// One service instance of <paramref name="node"/> by ID, or null; watches exactly that instance, so a reader
+    /// following one registration is not woken by every other change on its node.
+    /// </summary>
+    public ServiceInstance? NodeService(string node, string serviceId, WatchSet? ws = null)
+    {
+        var key = ServiceInstance.RowKeyOf(node, serviceId);
+        ws?.Key(TableNames.Services, key);
+        return _root.Services.Get(key);
     }
 
     /// <summary>One node and its service instances; null when the node is not registered.</summary>
@@ -159,10 +171,17 @@ public sealed partial class StateView
         return index != 0 ? index : Math.Max(TableIndex(TableNames.Nodes), 1);
     }
 
-    private static bool IsProxyFor(ServiceInstance s, string service) =>
-        s.Kind == "connect-proxy" && s.ProxyJson is not null && ProxyDestination(s.ProxyJson) == service;
+    // Rows are immutable and outlive many reads: each one's Proxy and Connect blocks are parsed once, not on every
+    // Connect query (thousands of proxies re-read the Connect instances of their upstreams on each change).
+    private static readonly ConditionalWeakTable<ServiceInstance, string> Destinations = new();
+    private static readonly ConditionalWeakTable<ServiceInstance, object> Natives = new();
 
-    private static bool IsNative(ServiceInstance s) => s.ConnectJson is not null && ConnectNative(s.ConnectJson);
+    private static bool IsProxyFor(ServiceInstance s, string service) =>
+        s.Kind == "connect-proxy" && s.ProxyJson is not null
+        && Destinations.GetValue(s, static r => ProxyDestination(r.ProxyJson!) ?? "") == service;
+
+    private static bool IsNative(ServiceInstance s) =>
+        s.ConnectJson is not null && (bool)Natives.GetValue(s, static r => ConnectNative(r.ConnectJson!));
 
     private static string? ProxyDestination(string proxyJson)
     {

@@ -81,6 +81,30 @@ public sealed class ResourceSnapshot
         for (var i = 0; i < types.Length; i++) types[i] = new TypeResources(TypeUrls.Ordered[i], byType[i]);
         return new ResourceSnapshot(types);
     }
+
+    /// <summary>
+    /// This snapshot with the resources of one type replaced and the other types shared as they are: what a proxy
+    /// whose endpoints alone changed needs, without regrouping and rehashing everything else.
+    /// </summary>
+    /// <exception cref="ArgumentException">A resource of another type, or two with the same name.</exception>
+    public ResourceSnapshot WithType(string typeUrl, IEnumerable<Resource> resources)
+    {
+        ArgumentNullException.ThrowIfNull(resources);
+        var index = TypeUrls.IndexOf(typeUrl);
+        if (index < 0) throw new ArgumentException($"'{typeUrl}' is not an xDS type Mesh serves", nameof(typeUrl));
+        var byName = new Dictionary<string, Resource>(StringComparer.Ordinal);
+        foreach (var resource in resources)
+        {
+            ArgumentNullException.ThrowIfNull(resource, nameof(resources));
+            if (resource.TypeUrl != typeUrl)
+                throw new ArgumentException($"a {TypeUrls.ShortName(resource.TypeUrl)} resource ('{resource.Name}') given as {TypeUrls.ShortName(typeUrl)}", nameof(resources));
+            if (!byName.TryAdd(resource.Name, resource))
+                throw new ArgumentException($"two {TypeUrls.ShortName(typeUrl)} resources are named '{resource.Name}'", nameof(resources));
+        }
+        var types = (TypeResources[])_types.Clone();
+        types[index] = new TypeResources(typeUrl, byName);
+        return new ResourceSnapshot(types);
+    }
 }
 
 /// <summary>The resources of one type in a snapshot, and the type's version.</summary>
@@ -113,19 +137,17 @@ public sealed class TypeResources
 
     private static string VersionOf(Resource[] sorted)
     {
-        // Each name is length-prefixed so no two different lists of pairs hash the same input.
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        Span<byte> length = stackalloc byte[4];
+        // FNV-1a (64-bit) over every (name, version) pair, each name length-prefixed so no two different lists hash
+        // the same input. The resource versions are already content hashes; this only has to tell sets apart, and it
+        // runs once per type per snapshot of every proxy, so it must not allocate or reach for the OS's crypto.
+        const ulong offset = 14695981039346656037, prime = 1099511628211;
+        var h = offset;
         foreach (var resource in sorted)
         {
-            var name = Encoding.UTF8.GetBytes(resource.Name);
-            BinaryPrimitives.WriteInt32LittleEndian(length, name.Length);
-            hash.AppendData(length);
-            hash.AppendData(name);
-            hash.AppendData(Encoding.ASCII.GetBytes(resource.Version));
+            h = (h ^ (ulong)resource.Name.Length) * prime;
+            foreach (var c in resource.Name) h = (h ^ c) * prime;
+            foreach (var c in resource.Version) h = (h ^ c) * prime;
         }
-        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
-        hash.GetHashAndReset(digest);
-        return Convert.ToHexStringLower(digest[..8]);
+        return h.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
     }
 }

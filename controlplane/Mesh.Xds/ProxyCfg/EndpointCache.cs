@@ -16,7 +16,7 @@ namespace Mesh.Xds.ProxyCfg;
 /// </summary>
 internal sealed class EndpointCache
 {
-    private readonly ConcurrentDictionary<Key, Entry> _entries = new();
+    private readonly ConcurrentDictionary<Key, Slot> _slots = new();
 
     /// <summary>Filters that did not parse (a resolver stored by another version); such a subset has no endpoints.</summary>
     public long BadFilters => Interlocked.Read(ref _badFilters);
@@ -36,15 +36,25 @@ internal sealed class EndpointCache
     {
         var key = new Key(mode, service, subset.Filter, subset.OnlyPassing);
         var index = mode == ProxyMode.Sidecar ? view.ConnectIndex(ws) : view.ServiceIndex(service, ws);
-        if (!_entries.TryGetValue(key, out var entry) || entry.Index != index)
+        var slot = _slots.GetOrAdd(key, static _ => new Slot());
+        var entry = Volatile.Read(ref slot.Entry);
+        if (entry is null || entry.Index < index)
         {
-            var (_, rows) = mode == ProxyMode.Sidecar ? view.ConnectHealth(service) : view.ServiceHealth(service);
-            var group = Compute(rows, subset);
-            // Another thread may have computed the same index meanwhile; either result is right, and equal content
-            // keeps the older object so that references stay stable.
-            if (entry is not null && Same(entry.Group, group)) group = entry.Group;
-            entry = new Entry(index, group, rows.Select(r => r.Node.Name).Distinct(StringComparer.Ordinal).ToArray());
-            _entries[key] = entry;
+            // Thousands of proxies wake on the same change: one computes the group, the others wait for it rather
+            // than each scanning the catalog.
+            lock (slot)
+            {
+                entry = slot.Entry;
+                if (entry is null || entry.Index < index)
+                {
+                    var (_, rows) = mode == ProxyMode.Sidecar ? view.ConnectHealth(service) : view.ServiceHealth(service);
+                    var group = Compute(rows, subset);
+                    // Equal content keeps the older object, so that references stay stable.
+                    if (entry is not null && Same(entry.Group, group)) group = entry.Group;
+                    entry = new Entry(index, group, rows.Select(r => r.Node.Name).Distinct(StringComparer.Ordinal).ToArray());
+                    Volatile.Write(ref slot.Entry, entry);
+                }
+            }
         }
         // The answer's health depends on its nodes' and instances' checks: watch them as the full read would have.
         if (ws is not null)
@@ -161,4 +171,9 @@ internal sealed class EndpointCache
     private readonly record struct Key(ProxyMode Mode, string Service, string Filter, bool OnlyPassing);
 
     private sealed record Entry(ulong Index, EndpointGroup Group, string[] Nodes);
+
+    private sealed class Slot
+    {
+        public Entry? Entry;
+    }
 }

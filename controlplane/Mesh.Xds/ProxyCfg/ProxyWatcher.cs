@@ -14,7 +14,6 @@ internal sealed partial class ProxyWatcher : IAsyncDisposable
 {
     private static readonly TimeSpan LeafWait = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan LeafRetry = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan WatchTimeout = TimeSpan.FromMinutes(5);
 
     private readonly StateStore _store;
     private readonly SnapshotAssembler _assembler;
@@ -77,7 +76,8 @@ internal sealed partial class ProxyWatcher : IAsyncDisposable
                     Current = snapshot;
                     _publish(snapshot);
                 }
-                var changed = ws.WaitAsync(WatchTimeout, ct);
+                // No timeout: a snapshot only changes when an input does, and a timer per proxy would cost more than it adds.
+                var changed = ws.WaitAsync(Timeout.InfiniteTimeSpan, ct);
                 await Task.WhenAny(changed, leaf.Changed).ConfigureAwait(false);
                 if (changed.IsCanceled || ct.IsCancellationRequested) break;
             }
@@ -102,7 +102,7 @@ internal sealed partial class ProxyWatcher : IAsyncDisposable
         if (Mode == ProxyMode.Proxyless) return _assembler.Proxyless(view, ws, ProxyId);
         var proxy = _assembler.FindProxy(view, ws, ProxyId);
         if (proxy is null) return null;
-        var destination = ProxyDefinition.Parse(proxy.ProxyJson)?.DestinationServiceName ?? "";
+        var destination = _assembler.Definition(proxy)?.DestinationServiceName ?? "";
         return _assembler.Sidecar(view, ws, proxy, leaf.For(destination, ex => LogLeafFailed(ProxyId, destination, ex.Message)));
     }
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Mesh.Ca.Identity;
 using Mesh.Connect.DiscoveryChain;
@@ -25,7 +26,12 @@ internal sealed class SnapshotAssembler
     private readonly MeshConfigCache _config = new();
     private readonly EndpointCache _endpoints = new();
     private readonly ConcurrentDictionary<ChainKey, CompiledChainOrError> _chains = new();
+    private readonly ConcurrentDictionary<string, IntentionsMemo> _intentions = new(StringComparer.Ordinal);
+    // Registrations are immutable rows that live until they change, so each one's Proxy block is read once, and its
+    // settings once per proxy-defaults entry, however often the proxy's inputs wake it.
+    private readonly ConditionalWeakTable<ServiceInstance, ParsedProxy> _proxies = new();
     private volatile RootsMemo? _roots;
+    private (CaConfiguration Config, string TrustDomain)? _trustDomain;
 
     /// <param name="node">This agent's node: the proxies it configures are registered there.</param>
     /// <param name="datacenter">This agent's datacenter.</param>
@@ -43,13 +49,8 @@ internal sealed class SnapshotAssembler
     private long _chainErrors;
 
     /// <summary>The registered <c>connect-proxy</c> with ID <paramref name="proxyId"/> on this node, or null.</summary>
-    public ServiceInstance? FindProxy(StateView view, WatchSet? ws, string proxyId)
-    {
-        var (_, _, services) = view.NodeServices(_node, ws);
-        foreach (var s in services)
-            if (s.ID == proxyId && s.Kind == "connect-proxy") return s;
-        return null;
-    }
+    public ServiceInstance? FindProxy(StateView view, WatchSet? ws, string proxyId) =>
+        view.NodeService(_node, proxyId, ws) is { Kind: "connect-proxy" } proxy ? proxy : null;
 
     /// <summary>
     /// The snapshot of sidecar <paramref name="proxy"/>, or null while something it needs is missing (no CA yet, no
@@ -58,13 +59,13 @@ internal sealed class SnapshotAssembler
     /// <exception cref="FormatException">The proxy's <c>Proxy</c> block cannot be read.</exception>
     public ConfigSnapshot? Sidecar(StateView view, WatchSet? ws, ServiceInstance proxy, LeafCertificate? leaf)
     {
-        var definition = ProxyDefinition.Parse(proxy.ProxyJson);
+        var parsed = Parse(proxy);
+        var definition = parsed.Definition;
         if (definition is null || definition.DestinationServiceName.Length == 0 || leaf is null) return null;
         if (TrustDomain(view, ws) is not { } trustDomain) return null;
 
         var config = _config.Current(view, ws);
         var destination = definition.DestinationServiceName;
-        var proxyConfig = Merge(config.Entries.ProxyDefaults?.Config, definition.Config);
         var protocol = Str(definition.Config, "protocol") is { Length: > 0 } own ? own.ToLowerInvariant() : config.Entries.Protocol(destination);
 
         var upstreams = new List<UpstreamSnapshot>(definition.Upstreams.Count);
@@ -89,11 +90,43 @@ internal sealed class SnapshotAssembler
                 definition.LocalServicePort, protocol),
             Roots = Roots(view, ws),
             Leaf = leaf,
-            Intentions = config.Intentions.Match(destination, byDestination: true),
+            Intentions = Intentions(config, destination),
             DefaultAllow = _defaultAllow,
             Upstreams = upstreams,
-            Settings = Settings(proxyConfig),
+            Settings = parsed.SettingsWith(config.Entries.ProxyDefaults),
         };
+    }
+
+    /// <summary>The registration's <c>Proxy</c> block, read once per registration.</summary>
+    /// <exception cref="FormatException">The block cannot be read.</exception>
+    public ProxyDefinition? Definition(ServiceInstance proxy) => Parse(proxy).Definition;
+
+    private ParsedProxy Parse(ServiceInstance proxy)
+    {
+        var parsed = _proxies.GetValue(proxy, static p =>
+        {
+            try
+            {
+                return new ParsedProxy(ProxyDefinition.Parse(p.ProxyJson), null);
+            }
+            catch (FormatException ex)
+            {
+                return new ParsedProxy(null, ex.Message);
+            }
+        });
+        return parsed.Error is null ? parsed : throw new FormatException(parsed.Error);
+    }
+
+    /// <summary>The intentions whose destination is <paramref name="destination"/> or <c>*</c>, one list per entries change.</summary>
+    private IReadOnlyList<IntentionRule> Intentions(MeshConfig config, string destination)
+    {
+        if (_intentions.TryGetValue(destination, out var memo) && memo.Index == config.Index) return memo.Rules;
+        var rules = config.Intentions.Match(destination, byDestination: true);
+        // An equal list keeps the older object (the rules are shared per entry), so snapshots compare it cheaply.
+        if (memo is not null && memo.Rules.Count == rules.Count && memo.Rules.Zip(rules).All(p => ReferenceEquals(p.First, p.Second)))
+            rules = memo.Rules;
+        _intentions[destination] = new IntentionsMemo(config.Index, rules);
+        return rules;
     }
 
     /// <summary>
@@ -181,8 +214,15 @@ internal sealed class SnapshotAssembler
         && (a.Routes ?? []).Select(r => (JsonSerializer.Serialize(r.Definition), r.NextNode))
             .SequenceEqual((b.Routes ?? []).Select(r => (JsonSerializer.Serialize(r.Definition), r.NextNode)));
 
-    private static string? TrustDomain(StateView view, WatchSet? ws) =>
-        view.CaConfig(ws).Config is { } ca ? SpiffeId.TrustDomainOf(ca.ClusterID) : null;
+    private string? TrustDomain(StateView view, WatchSet? ws)
+    {
+        if (view.CaConfig(ws).Config is not { } ca) return null;
+        var memo = _trustDomain;
+        if (memo is not null && ReferenceEquals(memo.Value.Config, ca)) return memo.Value.TrustDomain;
+        var trustDomain = SpiffeId.TrustDomainOf(ca.ClusterID);
+        _trustDomain = (ca, trustDomain);
+        return trustDomain;
+    }
 
     private IReadOnlyList<RootCertificate> Roots(StateView view, WatchSet? ws)
     {
@@ -198,7 +238,7 @@ internal sealed class SnapshotAssembler
 
     private static string Pem(string pem) => pem.EndsWith('\n') ? pem : pem + "\n";
 
-    private static Dictionary<string, JsonElement> Merge(IReadOnlyDictionary<string, JsonElement>? defaults,
+    internal static Dictionary<string, JsonElement> Merge(IReadOnlyDictionary<string, JsonElement>? defaults,
         IReadOnlyDictionary<string, JsonElement> own)
     {
         var merged = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
@@ -208,7 +248,7 @@ internal sealed class SnapshotAssembler
         return merged;
     }
 
-    private static ProxySettings Settings(IReadOnlyDictionary<string, JsonElement> config) => new()
+    internal static ProxySettings Settings(IReadOnlyDictionary<string, JsonElement> config) => new()
     {
         BindAddress = Str(config, "bind_address") is { Length: > 0 } a ? a : null,
         BindPort = Int(config, "bind_port") is > 0 and var p ? p : null,
@@ -256,4 +296,24 @@ internal sealed class SnapshotAssembler
     private sealed record CompiledChainOrError(ulong Index, CompiledChain? Chain);
 
     private sealed record RootsMemo(ulong Index, IReadOnlyList<RootCertificate> Roots);
+
+    private sealed record IntentionsMemo(ulong Index, IReadOnlyList<IntentionRule> Rules);
+
+    /// <summary>A registration's parsed Proxy block, with its settings for the proxy-defaults entry last seen.</summary>
+    private sealed class ParsedProxy(ProxyDefinition? definition, string? error)
+    {
+        private (ProxyDefaultsEntry? Defaults, ProxySettings Settings)? _settings;
+
+        public ProxyDefinition? Definition { get; } = definition;
+        public string? Error { get; } = error;
+
+        public ProxySettings SettingsWith(ProxyDefaultsEntry? defaults)
+        {
+            var memo = _settings;
+            if (memo is { } m && ReferenceEquals(m.Defaults, defaults)) return m.Settings;
+            var settings = SnapshotAssembler.Settings(Merge(defaults?.Config, Definition!.Config));
+            _settings = (defaults, settings);
+            return settings;
+        }
+    }
 }

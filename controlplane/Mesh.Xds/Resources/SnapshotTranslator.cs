@@ -22,8 +22,11 @@ internal sealed class SnapshotTranslator
 {
     private readonly AssignmentCache _assignments;
     private ConfigSnapshot? _last;
+    private ResourceSnapshot? _lastResources;
     private IReadOnlyList<Resource> _static = [];
     private IReadOnlyList<string> _problems = [];
+    // Which (upstream, target) each EDS cluster takes its endpoints from: fixed while only endpoints change.
+    private IReadOnlyList<(string Cluster, int Upstream, string Target)> _eds = [];
 
     /// <param name="assignments">The assignment cache shared by every proxy's translator.</param>
     public SnapshotTranslator(AssignmentCache assignments) => _assignments = assignments;
@@ -32,33 +35,61 @@ internal sealed class SnapshotTranslator
     public Translation Translate(ConfigSnapshot snapshot)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
-        if (_last is null || !SameExceptEndpoints(_last, snapshot))
+        if (_last is not null && _lastResources is not null && SameExceptEndpoints(_last, snapshot))
         {
-            var problems = new List<string>();
-            var resources = new List<Resource>();
-            foreach (var secret in SecretBuilder.Build(snapshot)) resources.Add(Resource.Create(secret));
-            var clusters = ClusterBuilder.Build(snapshot);
-            problems.AddRange(clusters.Errors);
-            foreach (var cluster in clusters.Clusters) resources.Add(Resource.Create(cluster));
-            var listeners = ListenerBuilder.Build(snapshot);
-            problems.AddRange(listeners.Problems);
-            foreach (var listener in listeners.Listeners) resources.Add(Resource.Create(listener));
-            foreach (var route in RouteBuilder.Build(snapshot)) resources.Add(Resource.Create(route));
-            _static = resources;
-            _problems = problems;
+            // Only endpoints moved: every other type is shared with the last snapshot as it is.
+            _lastResources = _lastResources.WithType(TypeUrls.Endpoint, Assignments(snapshot));
+        }
+        else
+        {
+            Rebuild(snapshot);
+            _lastResources = ResourceSnapshot.FromResources([.. _static, .. Assignments(snapshot)]);
         }
         _last = snapshot;
+        return new Translation(_lastResources, _problems);
+    }
 
-        var all = new List<Resource>(_static.Count + 8);
-        all.AddRange(_static);
+    /// <summary>Builds every resource but the load assignments, and remembers where each EDS cluster's endpoints come from.</summary>
+    private void Rebuild(ConfigSnapshot snapshot)
+    {
+        var problems = new List<string>();
+        var resources = new List<Resource>();
+        foreach (var secret in SecretBuilder.Build(snapshot)) resources.Add(Resource.Create(secret));
+        var clusters = ClusterBuilder.Build(snapshot);
+        problems.AddRange(clusters.Errors);
+        foreach (var cluster in clusters.Clusters) resources.Add(Resource.Create(cluster));
+        var listeners = ListenerBuilder.Build(snapshot);
+        problems.AddRange(listeners.Problems);
+        foreach (var listener in listeners.Listeners) resources.Add(Resource.Create(listener));
+        foreach (var route in RouteBuilder.Build(snapshot)) resources.Add(Resource.Create(route));
+
+        var eds = new List<(string, int, string)>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var cluster in ClusterBuilder.EdsClusters(snapshot))
         {
-            if (!seen.Add(cluster.Name)) continue;
-            var group = cluster.Upstream.Endpoints.GetValueOrDefault(cluster.Target.ID) ?? EndpointGroup.Empty;
-            all.Add(_assignments.Get(cluster.Name, group));
+            if (seen.Add(cluster.Name)) eds.Add((cluster.Name, IndexOf(snapshot.Upstreams, cluster.Upstream), cluster.Target.ID));
         }
-        return new Translation(ResourceSnapshot.FromResources(all), _problems);
+        _static = resources;
+        _problems = problems;
+        _eds = eds;
+    }
+
+    private List<Resource> Assignments(ConfigSnapshot snapshot)
+    {
+        var assignments = new List<Resource>(_eds.Count);
+        foreach (var (cluster, upstream, target) in _eds)
+        {
+            var group = snapshot.Upstreams[upstream].Endpoints.GetValueOrDefault(target) ?? EndpointGroup.Empty;
+            assignments.Add(_assignments.Get(cluster, group));
+        }
+        return assignments;
+    }
+
+    private static int IndexOf(IReadOnlyList<UpstreamSnapshot> upstreams, UpstreamSnapshot upstream)
+    {
+        for (var i = 0; i < upstreams.Count; i++)
+            if (ReferenceEquals(upstreams[i], upstream)) return i;
+        throw new InvalidOperationException($"cluster plan names upstream {upstream.Name}, which the snapshot lacks");
     }
 
     /// <summary>

@@ -8,10 +8,10 @@ namespace Mesh.Benchmarks.Scenarios;
 /// <summary>
 /// Many concurrent ADS streams on one dev agent: <c>--streams</c> distinct sidecar proxies (10,000 by default), each
 /// with the same upstream <c>backend</c> (three instances behind sidecars), are registered on the agent; a load
-/// generator process opens one Envoy-like state-of-the-world stream per proxy and ACKs everything. Then one backend
-/// sidecar's check fails, and the figure is how long each stream took to receive and ACK the load assignment without
-/// it, measured in the load generator from just before the change was written. Also reported: the agent's resident
-/// memory per stream.
+/// generator process opens one Envoy-like state-of-the-world stream per proxy and ACKs everything. Then, over several
+/// rounds, one backend sidecar's check fails and passes again; the figure is how long each stream took to receive and
+/// ACK the changed load assignment, measured in the load generator from just before the change was written, in the
+/// worst round. Also reported: the agent's resident memory per stream.
 /// </summary>
 internal sealed class XdsScenario : IScenario
 {
@@ -19,6 +19,7 @@ internal sealed class XdsScenario : IScenario
     private const int Backends = 3;
     private const int DestinationServices = 100;
     private const string Prefix = "xds-bench-proxy-";
+    private const int Rounds = 5;
 
     public string Name => "xds";
 
@@ -66,27 +67,40 @@ internal sealed class XdsScenario : IScenario
             await Task.Delay(TimeSpan.FromSeconds(2), cancellation);
             var rssAfter = agent.RssBytes();
 
-            await generator.StandardInput.WriteLineAsync($"go {Backends - 1}");
-            await generator.StandardInput.FlushAsync(cancellation);
-            (await http.PutAsync("/v1/agent/check/fail/backend-0-alive", null, cancellation)).EnsureSuccessStatusCode();
-            var result = await ReadJson(generator, TimeSpan.FromMinutes(2), cancellation);
-            var updated = result.GetProperty("updated").GetInt32();
+            // Rounds alternate: backend-0's check fails (two healthy left), then passes again (three).
+            var rounds = new List<(int Updated, double P50, double P99, double Max)>();
+            for (var round = 0; round < Rounds; round++)
+            {
+                var failing = round % 2 == 0;
+                await generator.StandardInput.WriteLineAsync($"go {(failing ? Backends - 1 : Backends)}");
+                await generator.StandardInput.FlushAsync(cancellation);
+                await ReadJson(generator, TimeSpan.FromSeconds(30), cancellation);
+                (await http.PutAsync($"/v1/agent/check/{(failing ? "fail" : "pass")}/backend-0-alive", null, cancellation)).EnsureSuccessStatusCode();
+                var r = await ReadJson(generator, TimeSpan.FromMinutes(2), cancellation);
+                rounds.Add((r.GetProperty("updated").GetInt32(), r.GetProperty("p50_ms").GetDouble(), r.GetProperty("p99_ms").GetDouble(),
+                    r.GetProperty("max_ms").GetDouble()));
+                context.Log.WriteLine($"  round {round + 1}: {rounds[^1].Updated:#,0} updated, p50 {rounds[^1].P50:0} ms, p99 {rounds[^1].P99:0} ms, " +
+                    $"all {rounds[^1].Max:0} ms (generator GC pauses {r.GetProperty("generator_gc_pause_ms").GetDouble():0} ms)");
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellation);
+            }
+            var updated = rounds.Min(r => r.Updated);
+            var worst = rounds.MaxBy(r => r.P99);
 
             return new ScenarioResult(Name,
             [
                 new Figure("streams ready", "streams_ready", readyCount, "", new Target(TargetKind.AtLeast, streams)),
                 new Figure("time until every stream had its first assignment", "ready_s", readySeconds, "s"),
-                new Figure("streams that received and ACKed the update", "streams_updated", updated, "", new Target(TargetKind.AtLeast, streams)),
-                new Figure("update received and ACKed, p50", "update_p50_ms", result.GetProperty("p50_ms").GetDouble(), "ms"),
-                new Figure("update received and ACKed, p99", "update_p99_ms", result.GetProperty("p99_ms").GetDouble(), "ms",
+                new Figure("streams that received and ACKed every update", "streams_updated", updated, "", new Target(TargetKind.AtLeast, streams)),
+                new Figure("update received and ACKed, p50 (worst round)", "update_p50_ms", worst.P50, "ms"),
+                new Figure("update received and ACKed, p99 (worst round)", "update_p99_ms", worst.P99, "ms",
                     new Target(TargetKind.AtMost, TargetP99Ms)),
-                new Figure("update received and ACKed, all streams", "update_max_ms", result.GetProperty("max_ms").GetDouble(), "ms"),
+                new Figure("update received and ACKed, all streams (worst round)", "update_max_ms", worst.Max, "ms"),
                 new Figure("agent memory per stream", "rss_per_stream_kib", (rssAfter - rssBefore) / 1024.0 / Math.Max(1, readyCount), "KiB"),
             ],
             [
                 $"{streams:#,0} connect-proxy registrations (upstream backend, {DestinationServices} destination services), " +
-                $"{Backends} backend sidecars; one load generator process with 20 HTTP/2 connections; the update fails one backend " +
-                $"sidecar's check; agent RSS {rssBefore / 1048576.0:0} MiB before the streams, {rssAfter / 1048576.0:0} MiB with them",
+                $"{Backends} backend sidecars; one load generator process with 20 HTTP/2 connections; {Rounds} rounds, each failing or " +
+                $"passing one backend sidecar's check; agent RSS {rssBefore / 1048576.0:0} MiB before the streams, {rssAfter / 1048576.0:0} MiB with them",
             ]);
         }
         finally
@@ -111,6 +125,9 @@ internal sealed class XdsScenario : IScenario
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        // Ten thousand proxies would be ten thousand processes with small heaps of their own; one process standing in
+        // for them gets a young generation big enough that its collections do not pause every stream at once.
+        info.Environment["DOTNET_GCgen0size"] = "0x20000000";
         foreach (var a in new[] { self, "xds-load", "--grpc", $"http://{agent.GrpcEndPoint}", "--prefix", Prefix, "--streams",
                      streams.ToString(System.Globalization.CultureInfo.InvariantCulture), "--channels", "20" })
             info.ArgumentList.Add(a);

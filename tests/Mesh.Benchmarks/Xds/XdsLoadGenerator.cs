@@ -16,9 +16,9 @@ namespace Mesh.Benchmarks.Xds;
 /// ACKed), and reports on stdout:
 /// <list type="bullet">
 /// <item><c>{"ready":N,"seconds":S}</c> once every stream has received and ACKed its first load assignments;</item>
-/// <item>after a line <c>go &lt;healthy&gt;</c> on stdin: <c>{"updated":N,"p50_ms":..,"p99_ms":..,"max_ms":..}</c>, where a
-/// stream counts as updated when it has ACKed an assignment with exactly &lt;healthy&gt; healthy endpoints, timed from
-/// the moment the line was read.</item>
+/// <item>for each line <c>go &lt;healthy&gt;</c> on stdin: <c>{"started":true}</c> once the clock runs (the caller then makes
+/// the change), and <c>{"updated":N,"p50_ms":..,"p99_ms":..,"max_ms":..}</c>, where a stream counts as updated when it has
+/// ACKed an assignment with exactly &lt;healthy&gt; healthy endpoints, timed from just before "started" was printed.</item>
 /// </list>
 /// </summary>
 internal static class XdsLoadGenerator
@@ -41,15 +41,31 @@ internal static class XdsLoadGenerator
         Console.WriteLine(JsonSerializer.Serialize(new { ready, seconds = started.Elapsed.TotalSeconds, failed = streams.Count(s => s.Error is not null),
             error = streams.FirstOrDefault(s => s.Error is not null)?.Error }));
 
-        var line = await Console.In.ReadLineAsync();
-        if (line is null || !line.StartsWith("go ", StringComparison.Ordinal)) return 2;
-        var healthy = int.Parse(line[3..]);
-        var t0 = Stopwatch.GetTimestamp();
-        foreach (var s in streams) s.Expect(healthy, t0);
-        var updated = await WhenAllAsync(streams.Select(s => s.Updated.Task), TimeSpan.FromSeconds(60));
-        var latencies = streams.Where(s => s.Updated.Task.IsCompletedSuccessfully).Select(s => s.Updated.Task.Result).Order().ToArray();
-        double P(double q) => latencies.Length == 0 ? double.NaN : latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(q * latencies.Length) - 1)];
-        Console.WriteLine(JsonSerializer.Serialize(new { updated, p50_ms = P(0.5), p99_ms = P(0.99), max_ms = P(1.0) }));
+        // One measurement per "go" line, until stdin closes.
+        while (await Console.In.ReadLineAsync() is { } line && line.StartsWith("go ", StringComparison.Ordinal))
+        {
+            var healthy = int.Parse(line[3..]);
+            // The generator stands in for ten thousand separate proxies, each with its own small heap: its collections
+            // are not the agent's doing, so each measurement starts on a clean heap and asks the GC to avoid blocking ones.
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.SustainedLowLatency;
+            var pauseBefore = GC.GetTotalPauseDuration();
+            var gen2Before = GC.CollectionCount(2);
+            var t0 = Stopwatch.GetTimestamp();
+            foreach (var s in streams) s.Expect(healthy, t0);
+            Console.WriteLine(JsonSerializer.Serialize(new { started = true }));
+            var updated = await WhenAllAsync(streams.Select(s => s.Updated.Task), TimeSpan.FromSeconds(60));
+            var latencies = streams.Where(s => s.Updated.Task.IsCompletedSuccessfully).Select(s => s.Updated.Task.Result).Order().ToArray();
+            double P(double q) => latencies.Length == 0 ? double.NaN : latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(q * latencies.Length) - 1)];
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                updated, p50_ms = P(0.5), p99_ms = P(0.99), max_ms = P(1.0),
+                // The generator's own garbage-collection pauses during the measurement: time the agent is not to blame for.
+                generator_gc_pause_ms = (GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds,
+                generator_gen2 = GC.CollectionCount(2) - gen2Before,
+            }));
+            System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.Interactive;
+        }
 
         await stop.CancelAsync();
         await Task.WhenAll(runs).WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { });
@@ -78,12 +94,13 @@ internal static class XdsLoadGenerator
         private int _expectHealthy = -1;
 
         public TaskCompletionSource Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public TaskCompletionSource<double> Updated { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<double> Updated { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public string? Error { get; private set; }
 
         public void Expect(int healthy, long t0)
         {
             _t0 = t0;
+            if (Error is null) Updated = new(TaskCreationOptions.RunContinuationsAsynchronously);
             Volatile.Write(ref _expectHealthy, healthy);
         }
 
