@@ -304,7 +304,10 @@ public sealed class SotwServerTests
         await harness.HandledAsync(second);
         Assert.Equal(0, client.Pending);
 
-        harness.Cache.SetSnapshot(NodeId, Snapshot(Cluster("a"), Cluster("b"), Cluster("c"), Listener("l", 3)));
+        // The stream must have taken in the third snapshot before the ACK frees it, or it would answer from the second.
+        var third = Snapshot(Cluster("a"), Cluster("b"), Cluster("c"), Listener("l", 3));
+        harness.Cache.SetSnapshot(NodeId, third);
+        await harness.HandledAsync(third);
         client.Send(Ack(cds1));
 
         var cds = await client.ReceiveAsync();
