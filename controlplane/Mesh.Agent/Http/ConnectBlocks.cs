@@ -86,7 +86,7 @@ internal static class ConnectBlocks
         w.WriteStartObject();
         foreach (var p in obj.EnumerateObject())
         {
-            var name = fields.FirstOrDefault(f => SameName(p.Name, f)) ?? p.Name;
+            var name = fields.FirstOrDefault(f => JsonIn.SameName(p.Name, f)) ?? p.Name;
             if (name == skip) continue;
             w.WritePropertyName(name);
             if (!child(w, name, p.Value)) p.Value.WriteTo(w);
@@ -99,20 +99,5 @@ internal static class ConnectBlocks
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer)) write(w);
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
-    }
-
-    /// <summary>Consul's field matching: letter case and underscores do not count.</summary>
-    private static bool SameName(string a, string b)
-    {
-        int i = 0, j = 0;
-        while (true)
-        {
-            while (i < a.Length && a[i] == '_') i++;
-            while (j < b.Length && b[j] == '_') j++;
-            if (i == a.Length || j == b.Length) return i == a.Length && j == b.Length;
-            if (char.ToLowerInvariant(a[i]) != char.ToLowerInvariant(b[j])) return false;
-            i++;
-            j++;
-        }
     }
 }

@@ -83,7 +83,8 @@ internal static class JsonIn
         return false;
     }
 
-    private static bool SameName(string a, string b)
+    /// <summary>Consul's field matching: letter case and underscores do not count.</summary>
+    internal static bool SameName(string a, string b)
     {
         int i = 0, j = 0;
         while (true)

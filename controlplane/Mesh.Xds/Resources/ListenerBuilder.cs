@@ -249,17 +249,6 @@ internal static class ListenerBuilder
     /// The public listener's TLS: the leaf and the roots by SDS over ADS (secrets <c>leaf</c> and <c>roots</c>), a
     /// client certificate required, and ALPN for the application's protocol.
     /// </summary>
-    private static TransportSocket PublicTransportSocket(string protocol)
-    {
-        var sds = new ConfigSource { Ads = new AggregatedConfigSource(), ResourceApiVersion = ApiVersion.V3 };
-        var common = new CommonTlsContext
-        {
-            TlsCertificateSdsSecretConfigs = { new SdsSecretConfig { Name = "leaf", SdsConfig = sds } },
-            ValidationContextSdsSecretConfig = new SdsSecretConfig { Name = "roots", SdsConfig = sds.Clone() },
-        };
-        if (IsHttp2(protocol)) common.AlpnProtocols.Add("h2");
-        else if (ChainEntries.IsHttpLike(protocol)) common.AlpnProtocols.Add("http/1.1");
-        var context = new DownstreamTlsContext { CommonTlsContext = common, RequireClientCertificate = true };
-        return new TransportSocket { Name = "envoy.transport_sockets.tls", TypedConfig = Any.Pack(context) };
-    }
+    private static TransportSocket PublicTransportSocket(string protocol) =>
+        TlsContexts.Socket(TlsContexts.Downstream(IsHttp2(protocol) ? ["h2"] : ChainEntries.IsHttpLike(protocol) ? ["http/1.1"] : []));
 }

@@ -48,10 +48,12 @@ internal static class TlsContexts
     /// The server side of mesh mTLS (the public listener): present the leaf and require a client certificate signed by
     /// a trusted root. Which client may connect is the RBAC filter's decision, not the handshake's.
     /// </summary>
-    public static DownstreamTlsContext Downstream()
+    /// <param name="alpn">Protocols to offer by ALPN (<c>h2</c>, <c>http/1.1</c>), in order of preference; none for TCP.</param>
+    public static DownstreamTlsContext Downstream(params string[] alpn)
     {
         var common = Common();
         common.ValidationContextSdsSecretConfig = Sds(Names.RootsSecret);
+        common.AlpnProtocols.AddRange(alpn);
         return new DownstreamTlsContext { RequireClientCertificate = true, CommonTlsContext = common };
     }
 

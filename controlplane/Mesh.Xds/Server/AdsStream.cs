@@ -53,6 +53,26 @@ internal abstract class AdsStream<TRequest, TResponse> where TRequest : class
     protected abstract ValueTask HandleSnapshotAsync(CancellationToken cancellationToken);
 
     /// <summary>A nonce not used before on this stream.</summary>
+    /// <summary>Where clusters and endpoints sit in <see cref="TypeUrls.Ordered"/> (both protocols resend endpoints after clusters).</summary>
+    protected static readonly int ClusterIndex = TypeUrls.IndexOf(TypeUrls.Cluster);
+
+    /// <summary>See <see cref="ClusterIndex"/>.</summary>
+    protected static readonly int EndpointIndex = TypeUrls.IndexOf(TypeUrls.Endpoint);
+
+    /// <summary>
+    /// The index of a request's type in <see cref="TypeUrls.Ordered"/>, or -1 for a type Mesh does not serve: not an
+    /// error, since a client may ask for a type it can live without; it simply gets nothing (logged at debug).
+    /// </summary>
+    /// <exception cref="XdsStreamException">INVALID_ARGUMENT: the request has no type URL.</exception>
+    protected int TypeIndexOf(string typeUrl)
+    {
+        if (string.IsNullOrEmpty(typeUrl))
+            throw new XdsStreamException(XdsStatusCode.InvalidArgument, "an ADS request must carry type_url");
+        var index = TypeUrls.IndexOf(typeUrl);
+        if (index < 0) AdsServer.LogUnsupportedType(Server.Logger, NodeId, typeUrl);
+        return index;
+    }
+
     protected string NextNonce() => (++_nonce).ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Sends one response and counts it.</summary>

@@ -14,9 +14,6 @@ internal sealed class DeltaStream(AdsServer server, Func<DeltaDiscoveryResponse,
 {
     private const string WildcardName = "*";
 
-    private static readonly int ClusterIndex = TypeUrls.IndexOf(TypeUrls.Cluster);
-    private static readonly int EndpointIndex = TypeUrls.IndexOf(TypeUrls.Endpoint);
-
     /// <summary>Per type, in <see cref="TypeUrls.Ordered"/> order; null until the client asks for the type.</summary>
     private readonly TypeState?[] _types = new TypeState?[TypeUrls.Count];
 
@@ -28,14 +25,8 @@ internal sealed class DeltaStream(AdsServer server, Func<DeltaDiscoveryResponse,
 
     protected override async ValueTask HandleRequestAsync(DeltaDiscoveryRequest request, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(request.TypeUrl))
-            throw new XdsStreamException(XdsStatusCode.InvalidArgument, "an ADS request must carry type_url");
-        var index = TypeUrls.IndexOf(request.TypeUrl);
-        if (index < 0)
-        {
-            AdsServer.LogUnsupportedType(Server.Logger, NodeId, request.TypeUrl);
-            return;
-        }
+        var index = TypeIndexOf(request.TypeUrl);
+        if (index < 0) return;
 
         var wildcardAllowed = TypeUrls.AllowsWildcard(request.TypeUrl);
         var state = _types[index];

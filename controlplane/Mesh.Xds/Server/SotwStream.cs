@@ -12,9 +12,6 @@ namespace Mesh.Xds.Server;
 internal sealed class SotwStream(AdsServer server, Func<DiscoveryResponse, CancellationToken, ValueTask> send, string peer)
     : AdsStream<DiscoveryRequest, DiscoveryResponse>(server, send, peer)
 {
-    private static readonly int ClusterIndex = TypeUrls.IndexOf(TypeUrls.Cluster);
-    private static readonly int EndpointIndex = TypeUrls.IndexOf(TypeUrls.Endpoint);
-
     /// <summary>Per type, in <see cref="TypeUrls.Ordered"/> order; null until the client asks for the type.</summary>
     private readonly TypeState?[] _types = new TypeState?[TypeUrls.Count];
 
@@ -26,15 +23,8 @@ internal sealed class SotwStream(AdsServer server, Func<DiscoveryResponse, Cance
 
     protected override async ValueTask HandleRequestAsync(DiscoveryRequest request, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(request.TypeUrl))
-            throw new XdsStreamException(XdsStatusCode.InvalidArgument, "an ADS request must carry type_url");
-        var index = TypeUrls.IndexOf(request.TypeUrl);
-        if (index < 0)
-        {
-            // Not an error: a client may ask for a type it can live without; it simply gets nothing.
-            AdsServer.LogUnsupportedType(Server.Logger, NodeId, request.TypeUrl);
-            return;
-        }
+        var index = TypeIndexOf(request.TypeUrl);
+        if (index < 0) return;
 
         var state = _types[index];
         var nonce = request.ResponseNonce;

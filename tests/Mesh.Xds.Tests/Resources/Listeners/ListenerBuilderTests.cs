@@ -53,7 +53,7 @@ public sealed class ListenerBuilderTests
         var proxy = chain.Filters[1].TypedConfig.Unpack<TcpProxy>();
         Assert.Equal(("public_listener", "local_app"), (proxy.StatPrefix, proxy.Cluster));
 
-        Assert.Equal("envoy.transport_sockets.tls", chain.TransportSocket.Name);
+        Assert.Equal("tls", chain.TransportSocket.Name);
         var tls = chain.TransportSocket.TypedConfig.Unpack<DownstreamTlsContext>();
         Assert.True(tls.RequireClientCertificate);
         var leaf = Assert.Single(tls.CommonTlsContext.TlsCertificateSdsSecretConfigs);
