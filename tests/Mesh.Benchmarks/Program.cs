@@ -66,7 +66,7 @@ try
                      $"warm-up {options.Warmup.TotalSeconds:0.#} s, {options.Watchers:#,0} watchers, {options.Rounds} rounds");
 
     agent = await AgentProcess.StartAsync(TimeSpan.FromSeconds(60), cancel.Token);
-    output.WriteLine($"agent          pid {agent.Pid}, http://{agent.HttpEndPoint}, `dotnet mesh.dll agent -dev -http-port 0 -dns-port 0`, dns {agent.DnsEndPoint}");
+    output.WriteLine($"agent          pid {agent.Pid}, http://{agent.HttpEndPoint}, `dotnet mesh.dll agent -dev -http-port 0 -dns-port 0 -grpc-port 0`, dns {agent.DnsEndPoint}, grpc {agent.GrpcEndPoint}");
     output.WriteLine();
 
     var results = new List<ScenarioResult>();
