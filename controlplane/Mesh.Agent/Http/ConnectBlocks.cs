@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Mesh.Xds.ProxyCfg;
 
 namespace Mesh.Agent.Http;
 
@@ -27,8 +28,30 @@ internal static class ConnectBlocks
     private static readonly string[] MeshGatewayFields = ["Mode"];
     private static readonly string[] ConnectFields = ["Native", "SidecarService"];
 
-    /// <summary>The <c>Proxy</c> block, canonical, as JSON.</summary>
-    public static string Proxy(JsonElement proxy) => Write(w => Object(w, proxy, ProxyFields, ProxyChild));
+    /// <summary>The <c>Proxy</c> block, canonical, as JSON, once it reads as a proxy definition.</summary>
+    /// <exception cref="ApiException">400: a field has the wrong type, or an upstream lacks its name or port.</exception>
+    public static string Proxy(JsonElement proxy)
+    {
+        var json = Write(w => Object(w, proxy, ProxyFields, ProxyChild));
+        // The proxy's configuration is built from this block later, on its own: a block that cannot be read then
+        // would leave the proxy unconfigured with only a log line, so it is refused here, as Consul's decoder does.
+        ProxyDefinition? definition;
+        try
+        {
+            definition = ProxyDefinition.Parse(json);
+        }
+        catch (FormatException ex)
+        {
+            throw ApiException.BadRequest("Invalid Proxy: " + ex.Message);
+        }
+        foreach (var (u, i) in (definition?.Upstreams ?? []).Select((u, i) => (u, i)))
+        {
+            if (u.DestinationName.Length == 0) throw ApiException.BadRequest($"Invalid Proxy.Upstreams[{i}]: DestinationName is required");
+            if (u.LocalBindPort is < 0 or > 65535)
+                throw ApiException.BadRequest($"Invalid Proxy.Upstreams[{i}]: LocalBindPort {u.LocalBindPort} is not a port");
+        }
+        return json;
+    }
 
     /// <summary>The <c>Connect</c> block, canonical, as JSON (without <c>SidecarService</c>, which becomes its own service).</summary>
     public static string Connect(JsonElement connect) =>

@@ -34,7 +34,9 @@ public sealed record ProxyDefinition(string DestinationServiceName, string Desti
         if (root.ValueKind != JsonValueKind.Object) throw new FormatException("Proxy must be a JSON object");
 
         var upstreams = new List<UpstreamDefinition>();
-        if (Find(root, "Upstreams") is { ValueKind: JsonValueKind.Array } list)
+        var given = Find(root, "Upstreams");
+        if (given is { ValueKind: not (JsonValueKind.Array or JsonValueKind.Null) }) throw new FormatException("Upstreams must be an array");
+        if (given is { ValueKind: JsonValueKind.Array } list)
         {
             foreach (var u in list.EnumerateArray())
             {

@@ -73,6 +73,61 @@ internal abstract class AdsStream<TRequest, TResponse> where TRequest : class
         return index;
     }
 
+    /// <summary>
+    /// Takes a client's answer to a type's response: an ACK (no <paramref name="error"/>) records the version as accepted,
+    /// a NACK is logged with the client's error and counted, and either frees the type for its next response. Only the
+    /// first answer to the latest response counts; an older nonce is stale and ignored (the client answers the newest
+    /// response too).
+    /// </summary>
+    /// <returns>False for a stale nonce.</returns>
+    protected bool Answer(TypeDelivery state, int index, string typeUrl, string nonce, Google.Rpc.Status? error)
+    {
+        if (nonce != state.SentNonce)
+        {
+            AdsServer.LogStaleNonce(Server.Logger, NodeId, TypeUrls.ShortName(typeUrl), nonce);
+            return false;
+        }
+        if (nonce == state.AnsweredNonce) return true;
+        state.AnsweredNonce = nonce;
+        state.AwaitingAnswer = false;
+        if (error is not null)
+        {
+            // NACK: the client keeps its last good config, and so does the server: nothing is resent or rolled back;
+            // the type goes out again when a newer version exists.
+            Server.Counters.Nack(index);
+            AdsServer.LogNack(Server.Logger, NodeId, TypeUrls.ShortName(typeUrl), state.SentVersion ?? "", state.AckedVersion ?? "none",
+                error.Message);
+        }
+        else
+        {
+            Server.Counters.Ack(index);
+            state.AckedVersion = state.SentVersion;
+        }
+        return true;
+    }
+
+    /// <summary>Where one type's responses stand on a stream, in both protocols: what was sent, answered and accepted.</summary>
+    protected class TypeDelivery
+    {
+        /// <summary>The version of the last response (<c>version_info</c>, or <c>system_version_info</c>), or null before the first.</summary>
+        public string? SentVersion { get; set; }
+
+        /// <summary>The nonce of the last response; answers with any other nonce are stale.</summary>
+        public string? SentNonce { get; set; }
+
+        /// <summary>The last response's nonce once the client answered it (one ACK or NACK counted per response).</summary>
+        public string? AnsweredNonce { get; set; }
+
+        /// <summary>The version the client last accepted.</summary>
+        public string? AckedVersion { get; set; }
+
+        /// <summary>Whether the last response is still unanswered (one response in flight per type).</summary>
+        public bool AwaitingAnswer { get; set; }
+
+        /// <summary>Whether the subscription changed, so the type must go out (or be compared) again even at the same version.</summary>
+        public bool Resend { get; set; }
+    }
+
     protected string NextNonce() => (++_nonce).ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Sends one response and counts it.</summary>

@@ -42,7 +42,7 @@ internal sealed class DeltaStream(AdsServer server, Func<DeltaDiscoveryResponse,
         }
         else if (request.ResponseNonce.Length > 0)
         {
-            Answer(state, index, request);
+            Answer(state, index, request.TypeUrl, request.ResponseNonce, request.ErrorDetail);
         }
 
         // Subscription changes apply whatever the nonce: they are deltas, and dropping one would lose it for good.
@@ -79,33 +79,6 @@ internal sealed class DeltaStream(AdsServer server, Func<DeltaDiscoveryResponse,
     }
 
     protected override ValueTask HandleSnapshotAsync(CancellationToken cancellationToken) => SendDueAsync(cancellationToken);
-
-    /// <summary>An ACK or NACK of the type's latest response (by <c>response_nonce</c>); anything older is ignored.</summary>
-    private void Answer(TypeState state, int index, DeltaDiscoveryRequest request)
-    {
-        var nonce = request.ResponseNonce;
-        if (nonce != state.SentNonce)
-        {
-            AdsServer.LogStaleNonce(Server.Logger, NodeId, TypeUrls.ShortName(request.TypeUrl), nonce);
-            return;
-        }
-        if (nonce == state.AnsweredNonce) return;
-        state.AnsweredNonce = nonce;
-        state.AwaitingAnswer = false;
-        if (request.ErrorDetail is { } error)
-        {
-            // NACK: the client keeps what it had. The versions recorded for what it was sent stay, so the rejected
-            // resources are not sent again; they go out again only when they change.
-            Server.Counters.Nack(index);
-            AdsServer.LogNack(Server.Logger, NodeId, TypeUrls.ShortName(request.TypeUrl), state.SentVersion ?? "",
-                state.AckedVersion ?? "none", error.Message);
-        }
-        else
-        {
-            Server.Counters.Ack(index);
-            state.AckedVersion = state.SentVersion;
-        }
-    }
 
     /// <summary>
     /// Sends, in <see cref="TypeUrls.Ordered"/> order, each subscribed type's changes since what the client holds:
@@ -196,7 +169,7 @@ internal sealed class DeltaStream(AdsServer server, Func<DeltaDiscoveryResponse,
     }
 
     /// <summary>One type's subscription and delivery state on this stream.</summary>
-    private sealed class TypeState
+    private sealed class TypeState : TypeDelivery
     {
         /// <summary>Subscribed to every resource of the type (<c>*</c>, or the legacy empty first request).</summary>
         public bool Wildcard { get; set; }
@@ -209,24 +182,6 @@ internal sealed class DeltaStream(AdsServer server, Func<DeltaDiscoveryResponse,
 
         /// <summary>The type version last compared against, so an unchanged type costs nothing on a new snapshot.</summary>
         public string? DiffedVersion { get; set; }
-
-        /// <summary>The system_version_info of the last response.</summary>
-        public string? SentVersion { get; set; }
-
-        /// <summary>The nonce of the last response.</summary>
-        public string? SentNonce { get; set; }
-
-        /// <summary>The last response's nonce once answered (one ACK or NACK counted per response).</summary>
-        public string? AnsweredNonce { get; set; }
-
-        /// <summary>The system version the client last accepted.</summary>
-        public string? AckedVersion { get; set; }
-
-        /// <summary>Whether the last response is still unanswered.</summary>
-        public bool AwaitingAnswer { get; set; }
-
-        /// <summary>Whether the subscription changed, so the type must be compared again even at the same version.</summary>
-        public bool Resend { get; set; }
 
         /// <summary>Whether any response of the type was sent on this stream.</summary>
         public bool EverSent { get; set; }

@@ -37,33 +37,10 @@ internal sealed class SotwStream(AdsServer server, Func<DiscoveryResponse, Cance
             state.Resend = true;
             state.AwaitingAnswer = false;
         }
-        else if (nonce != state.SentNonce)
-        {
-            // Answers an older response; the client will answer the newest one too, with its then-current names.
-            AdsServer.LogStaleNonce(Server.Logger, NodeId, TypeUrls.ShortName(request.TypeUrl), nonce);
-            return;
-        }
         else
         {
-            if (nonce != state.AnsweredNonce)
-            {
-                // The first answer to the latest response; a later request with the same nonce only changes names.
-                state.AnsweredNonce = nonce;
-                state.AwaitingAnswer = false;
-                if (request.ErrorDetail is { } error)
-                {
-                    // NACK: the client keeps its last good config, and so do we: nothing is resent or rolled back;
-                    // the type goes out again when a newer version exists.
-                    Server.Counters.Nack(index);
-                    AdsServer.LogNack(Server.Logger, NodeId, TypeUrls.ShortName(request.TypeUrl), state.SentVersion ?? "",
-                        state.AckedVersion ?? "none", error.Message);
-                }
-                else
-                {
-                    Server.Counters.Ack(index);
-                    state.AckedVersion = state.SentVersion;
-                }
-            }
+            if (!Answer(state, index, request.TypeUrl, nonce, request.ErrorDetail)) return;
+            // A later request with the latest nonce may still change the names.
             if (state.SetNames(request.ResourceNames)) state.Resend = true;
         }
         await SendDueAsync(cancellationToken).ConfigureAwait(false);
@@ -110,31 +87,13 @@ internal sealed class SotwStream(AdsServer server, Func<DiscoveryResponse, Cance
     }
 
     /// <summary>One type's subscription and delivery state on this stream.</summary>
-    private sealed class TypeState(bool wildcardAllowed)
+    private sealed class TypeState(bool wildcardAllowed) : TypeDelivery
     {
         /// <summary>All resources of the type (LDS and CDS subscribed with no names or with <c>*</c>).</summary>
         public bool Wildcard { get; private set; }
 
         /// <summary>The names subscribed (besides <c>*</c>).</summary>
         public HashSet<string> Names { get; } = new(StringComparer.Ordinal);
-
-        /// <summary>The version_info of the last response, or null before the first.</summary>
-        public string? SentVersion { get; set; }
-
-        /// <summary>The nonce of the last response; requests with any other nonce are stale.</summary>
-        public string? SentNonce { get; set; }
-
-        /// <summary>The last response's nonce once the client answered it (to count one ACK or NACK per response).</summary>
-        public string? AnsweredNonce { get; set; }
-
-        /// <summary>The version the client last accepted.</summary>
-        public string? AckedVersion { get; set; }
-
-        /// <summary>Whether the last response is still unanswered.</summary>
-        public bool AwaitingAnswer { get; set; }
-
-        /// <summary>Whether the subscription changed (or was just made) so the type must go out even at the same version.</summary>
-        public bool Resend { get; set; }
 
         /// <summary>Takes the names of a request; returns whether the subscription changed.</summary>
         public bool SetNames(RepeatedField<string> names)

@@ -149,6 +149,7 @@ public sealed class SnapshotAssemblerTests
     [InlineData("{\"LocalServicePort\":\"x\"}")]
     [InlineData("{\"Upstreams\":[3]}")]
     [InlineData("{not json")]
+    [InlineData("{\"Upstreams\":\"db\"}")]
     public void ProxyDefinition_Malformed_IsAFormatException(string json) =>
         Assert.Throws<FormatException>(() => ProxyDefinition.Parse(json));
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Mesh.Cli.Http;
 
 namespace Mesh.Cli.Commands.Config;
@@ -38,22 +37,13 @@ internal sealed class ConfigDeleteCommand : Command
     protected override async Task<int> ExecuteAsync(CliContext ctx)
     {
         var (kind, name) = (_kind(), _name());
-        if (kind.Length == 0)
-        {
-            ctx.Err.WriteLine("Must specify the -kind parameter");
-            return 1;
-        }
-        if (name.Length == 0)
-        {
-            ctx.Err.WriteLine("Must specify the -name parameter");
-            return 1;
-        }
+        if (!ConfigJson.RequireKindAndName(ctx.Err, kind, name)) return 1;
         using var client = CreateClient(ctx, _http);
         if (client is null) return 1;
         bool deleted;
         try
         {
-            var parameters = _cas() ? [new KeyValuePair<string, string?>("cas", _modifyIndex().ToString(CultureInfo.InvariantCulture))] : (KeyValuePair<string, string?>[]?)null;
+            var parameters = ConfigJson.Cas(_cas(), _modifyIndex());
             var result = ApiClient.RequireOk(await client.SendAsync(HttpMethod.Delete,
                 $"/v1/config/{ConfigJson.Segment(kind)}/{ConfigJson.Segment(name)}", parameters, null, null, ctx.Cancellation));
             // Only a check-and-set delete answers true or false; a plain one that returns 200 deleted.

@@ -34,4 +34,17 @@ internal static class ConfigJson
 
     /// <summary>A path segment escaped as Go's client escapes it.</summary>
     public static string Segment(string value) => Uri.EscapeDataString(value);
+
+    /// <summary>Consul's check for the commands that address one entry: both <c>-kind</c> and <c>-name</c> are required.</summary>
+    /// <returns>Whether both were given; when not, the message is written to <paramref name="err"/>.</returns>
+    public static bool RequireKindAndName(TextWriter err, string kind, string name)
+    {
+        if (kind.Length == 0) err.WriteLine("Must specify the -kind parameter");
+        else if (name.Length == 0) err.WriteLine("Must specify the -name parameter");
+        return kind.Length > 0 && name.Length > 0;
+    }
+
+    /// <summary>The <c>?cas=</c> parameter of a check-and-set write or delete, or none.</summary>
+    public static KeyValuePair<string, string?>[]? Cas(bool cas, ulong modifyIndex) =>
+        cas ? [new KeyValuePair<string, string?>("cas", modifyIndex.ToString(System.Globalization.CultureInfo.InvariantCulture))] : null;
 }

@@ -32,16 +32,7 @@ internal sealed class ConfigReadCommand : Command
     protected override async Task<int> ExecuteAsync(CliContext ctx)
     {
         var (kind, name) = (_kind(), _name());
-        if (kind.Length == 0)
-        {
-            ctx.Err.WriteLine("Must specify the -kind parameter");
-            return 1;
-        }
-        if (name.Length == 0)
-        {
-            ctx.Err.WriteLine("Must specify the -name parameter");
-            return 1;
-        }
+        if (!ConfigJson.RequireKindAndName(ctx.Err, kind, name)) return 1;
         using var client = CreateClient(ctx, _http);
         if (client is null) return 1;
         try

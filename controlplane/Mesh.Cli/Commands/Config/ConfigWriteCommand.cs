@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Mesh.Cli.Http;
@@ -79,7 +78,7 @@ internal sealed class ConfigWriteCommand : Command
         bool written;
         try
         {
-            var parameters = _cas() ? [new KeyValuePair<string, string?>("cas", _modifyIndex().ToString(CultureInfo.InvariantCulture))] : (KeyValuePair<string, string?>[]?)null;
+            var parameters = ConfigJson.Cas(_cas(), _modifyIndex());
             var result = ApiClient.RequireOk(await client.SendAsync(HttpMethod.Put, "/v1/config", parameters, null, Encoding.UTF8.GetBytes(data), ctx.Cancellation));
             written = ConfigJson.ReadBool(result);
         }
