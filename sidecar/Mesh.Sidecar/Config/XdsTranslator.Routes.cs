@@ -89,7 +89,7 @@ internal sealed partial class XdsTranslator
             RouteMatch.PathSpecifierOneofCase.Prefix => (PathMatchKind.Prefix, match.Prefix, null),
             RouteMatch.PathSpecifierOneofCase.Path => (PathMatchKind.Exact, match.Path, null),
             RouteMatch.PathSpecifierOneofCase.PathSeparatedPrefix => (PathMatchKind.PathSeparatedPrefix, SeparatedPrefix(match.PathSeparatedPrefix, path), null),
-            RouteMatch.PathSpecifierOneofCase.SafeRegex when match.SafeRegex is { } re => (PathMatchKind.Regex, re.Regex, CompileRegex(re.Regex, false, At(path, "safe_regex"))),
+            RouteMatch.PathSpecifierOneofCase.SafeRegex when match.SafeRegex is { } re => (PathMatchKind.Regex, re.Regex, CompileRegex(re.Regex, false, path)),
             RouteMatch.PathSpecifierOneofCase.None => throw Fail(path, "no path specifier (prefix, path, safe_regex or path_separated_prefix)"),
             _ => throw Fail(path, $"{Snake(match.PathSpecifierCase.ToString())} is not supported"),
         };
