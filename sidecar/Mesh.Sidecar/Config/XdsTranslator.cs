@@ -73,6 +73,11 @@ internal sealed partial class XdsTranslator : IResourceTranslator
             {
                 throw new XdsConfigException(e.Path.Length == 0 ? $"{kind} \"{name}\": {e.Message}" : $"{kind} \"{name}\": {e.Path}: {e.Message}");
             }
+            catch (Exception e) when (e is not XdsConfigException)
+            {
+                // A value no check above foresaw must still become a NACK, never take the xDS client down.
+                throw new XdsConfigException($"{kind} \"{name}\": cannot be translated: {e.Message}");
+            }
         }
         return result.ToFrozenDictionary(StringComparer.Ordinal);
     }
@@ -176,6 +181,7 @@ internal sealed partial class XdsTranslator : IResourceTranslator
     {
         if (duration is null) return null;
         if (duration.Seconds < 0 || duration.Nanos < 0) throw Fail(path, $"{field} is negative");
+        if (duration.Nanos > 999_999_999) throw Fail(path, $"{field}: nanos {duration.Nanos} is out of range");
         if (duration.Seconds > 315_576_000_000L) throw Fail(path, $"{field} is too large");
         return duration.ToTimeSpan();
     }
@@ -214,7 +220,8 @@ internal sealed partial class XdsTranslator : IResourceTranslator
 
     /// <summary>
     /// The TLS versions a <c>tls_params</c> allows, within what the sidecar speaks (1.2 and 1.3). Unset bounds take
-    /// TLS 1.2 as the floor and TLS 1.3 as the ceiling; a range that holds neither version is an error.
+    /// TLS 1.2 as the floor and TLS 1.3 as the ceiling (Envoy's server defaults; the client side takes the same, so two
+    /// sidecars meet at 1.3); a range that holds neither version is an error.
     /// </summary>
     private static SslProtocols Protocols(TlsParameters? parameters, string path)
     {

@@ -133,6 +133,51 @@ public class XdsTranslatorFailureTests
     }
 
     [Fact]
+    public void Apply_TlsVersionBounds_MappedToSslProtocolsOrRefused()
+    {
+        static Listener WithParams(TlsParameters parameters)
+        {
+            var listener = TcpPublic();
+            var context = listener.FilterChains[0].TransportSocket.TypedConfig.Unpack<DownstreamTlsContext>();
+            context.CommonTlsContext.TlsParams = parameters;
+            listener.FilterChains[0].TransportSocket.TypedConfig = Any.Pack(context);
+            return listener;
+        }
+
+        var only13 = WithParams(new TlsParameters { TlsMinimumProtocolVersion = TlsParameters.Types.TlsProtocol.Tlsv13 });
+        var tls = new XdsTranslator().Apply(SidecarState.Empty, TypeUrls.Listener, [Any.Pack(only13)]).Listeners[PublicListener].Tls!;
+        Assert.Equal(System.Security.Authentication.SslProtocols.Tls13, tls.Protocols);
+
+        var old = WithParams(new TlsParameters { TlsMinimumProtocolVersion = TlsParameters.Types.TlsProtocol.Tlsv10, TlsMaximumProtocolVersion = TlsParameters.Types.TlsProtocol.Tlsv11 });
+        Assert.Equal($"listener \"{PublicListener}\": filter chain 0: transport_socket: tls_params: only TLS 1.2 and 1.3 are supported",
+            TranslatorFixture.Error(TypeUrls.Listener, old));
+    }
+
+    [Fact]
+    public void Apply_TcpProxyWeightedWithIdleTimeout_Translated()
+    {
+        var listener = TcpPublic();
+        var proxy = listener.FilterChains[0].Filters[1].TypedConfig.Unpack<Envoy.Extensions.Filters.Network.TcpProxy.V3.TcpProxy>();
+        proxy.WeightedClusters = new Envoy.Extensions.Filters.Network.TcpProxy.V3.TcpProxy.Types.WeightedCluster
+        {
+            Clusters =
+            {
+                new Envoy.Extensions.Filters.Network.TcpProxy.V3.TcpProxy.Types.WeightedCluster.Types.ClusterWeight { Name = "a", Weight = 1 },
+                new Envoy.Extensions.Filters.Network.TcpProxy.V3.TcpProxy.Types.WeightedCluster.Types.ClusterWeight { Name = "b", Weight = 3 },
+            },
+        };
+        proxy.IdleTimeout = new Duration();
+        listener.FilterChains[0].Filters[1].TypedConfig = Any.Pack(proxy);
+
+        var tcp = (TcpProxyConfig)new XdsTranslator().Apply(SidecarState.Empty, TypeUrls.Listener, [Any.Pack(listener)]).Listeners[PublicListener].App;
+
+        Assert.Null(tcp.Cluster);
+        Assert.Equal(4, tcp.WeightedClusters!.TotalWeight);
+        Assert.Equal(["a", "b"], tcp.WeightedClusters.Clusters.Select(c => c.Name));
+        Assert.Equal(TimeSpan.Zero, tcp.IdleTimeout);
+    }
+
+    [Fact]
     public void Apply_RbacWithoutRules_EnforcesNothing()
     {
         var listener = TcpPublic();
