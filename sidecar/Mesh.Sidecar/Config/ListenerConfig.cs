@@ -32,7 +32,7 @@ internal abstract record ListenerApp(string StatPrefix);
 /// <param name="StatPrefix">The filter's stat prefix, used as the metrics label.</param>
 /// <param name="Cluster">The upstream cluster, when not weighted.</param>
 /// <param name="WeightedClusters">A weighted choice per connection, instead of <paramref name="Cluster"/>.</param>
-/// <param name="IdleTimeout">Close a connection idle this long in both directions; null: Envoy's default of 1 h.</param>
+/// <param name="IdleTimeout">Close a connection idle this long in both directions; null: Envoy's default of 1 h; zero: never.</param>
 internal sealed record TcpProxyConfig(
     string StatPrefix,
     string? Cluster,

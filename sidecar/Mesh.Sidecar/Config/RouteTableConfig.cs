@@ -41,7 +41,7 @@ internal sealed record RouteMatchConfig(
 /// <param name="Cluster">The upstream cluster, when not weighted.</param>
 /// <param name="WeightedClusters">A weighted choice per request, instead of <paramref name="Cluster"/>.</param>
 /// <param name="PrefixRewrite">Replaces the matched prefix (or the whole path for exact matches).</param>
-/// <param name="Timeout">Time for the whole upstream response; null: Envoy's default of 15 s; zero: none.</param>
+/// <param name="Timeout">Time for the whole upstream response; null: Envoy's default of 15 s (the translator fills it in); zero: none.</param>
 /// <param name="IdleTimeout">Time a stream may be idle; null: none.</param>
 /// <param name="Retry">The retry policy; null: no retries.</param>
 /// <param name="HashPolicies">Request hashing for ring-hash/maglev clusters, in order.</param>
