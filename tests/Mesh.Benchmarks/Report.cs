@@ -36,7 +36,8 @@ internal sealed record Figure(string Label, string Key, double Value, string Uni
         return unit switch
         {
             "ms" => value < 10 ? value.ToString("0.00", CultureInfo.InvariantCulture) : value.ToString("#,0.0", CultureInfo.InvariantCulture),
-            "s" => value.ToString("0.00", CultureInfo.InvariantCulture),
+            "s" or "x" => value.ToString("0.00", CultureInfo.InvariantCulture),
+            "MB" => value.ToString("#,0.0", CultureInfo.InvariantCulture),
             _ => value.ToString("#,0", CultureInfo.InvariantCulture),
         };
     }
