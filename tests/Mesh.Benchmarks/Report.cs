@@ -27,7 +27,7 @@ internal sealed record Target(TargetKind Kind, double Value)
 /// </summary>
 internal sealed record Figure(string Label, string Key, double Value, string Unit, Target? Target = null)
 {
-    public string? Status => Target is null ? null : Target.IsMetBy(Value) ? "met" : "MISSED";
+    public string? Status => Target is null ? null : double.IsNaN(Value) ? "not measured" : Target.IsMetBy(Value) ? "met" : "MISSED";
 
     public static string Format(double value, string unit)
     {

@@ -53,32 +53,41 @@ internal sealed class SidecarScenario : IScenario
             log.WriteLine($"sidecar: app (nginx) pid {app.Process.Pid} on 127.0.0.1:{app.Port}");
             var direct = await MeasureAsync(context, wrk, "direct", app.Port, [], cancellation);
 
+            // A pair that cannot be set up is the scenario's error, but the other figures still stand on their own.
+            var errors = new List<string>();
             PathFigures? haproxyFigures = null;
             if (haproxy is not null)
             {
-                using var pki = new SidecarPki();
-                await using var pair = await HaproxyPair.StartAsync(haproxy, System.IO.Path.Combine(directory, "haproxy"), pki, app.Port, cancellation);
-                log.WriteLine($"sidecar: haproxy pair, outbound pid {pair.Outbound.Pid} on 127.0.0.1:{pair.EntryPort}, inbound pid {pair.Inbound.Pid}");
-                await CheckPathAsync(pair, cancellation);
-                haproxyFigures = await MeasureAsync(context, wrk, pair.Name, pair.EntryPort, [pair.Outbound, pair.Inbound], cancellation);
+                try
+                {
+                    using var pki = new SidecarPki();
+                    await using var pair = await HaproxyPair.StartAsync(haproxy, System.IO.Path.Combine(directory, "haproxy"), pki, app.Port, cancellation);
+                    log.WriteLine($"sidecar: haproxy pair, outbound pid {pair.Outbound.Pid} on 127.0.0.1:{pair.EntryPort}, inbound pid {pair.Inbound.Pid}");
+                    await CheckPathAsync(pair, cancellation);
+                    haproxyFigures = await MeasureAsync(context, wrk, pair.Name, pair.EntryPort, [pair.Outbound, pair.Inbound], cancellation);
+                }
+                catch (BenchmarkSetupException e)
+                {
+                    errors.Add($"the HAProxy pair could not be measured: {e.Message}");
+                }
             }
 
             PathFigures? meshFigures = null;
-            string? meshError = null;
             try
             {
                 await using var pair = await MeshPair.StartAsync(context.Agent, context.Api, System.IO.Path.Combine(directory, "mesh"), app.Port, "warn", cancellation);
                 log.WriteLine($"sidecar: mesh pair, web sidecar pid {pair.Outbound.Pid} (upstream api on 127.0.0.1:{pair.EntryPort}), api sidecar pid {pair.Inbound.Pid}");
+                await CheckPathAsync(pair, cancellation);
                 meshFigures = await MeasureAsync(context, wrk, pair.Name, pair.EntryPort, [pair.Outbound, pair.Inbound], cancellation);
             }
             catch (BenchmarkSetupException e)
             {
-                // The HAProxy and direct figures stand on their own; the Mesh pair's failure is the scenario's error.
-                meshError = $"the Mesh sidecar pair could not be measured: {e.Message}";
+                errors.Add($"the Mesh sidecar pair could not be measured: {e.Message}");
             }
 
             return new ScenarioResult(Name, Figures(direct, haproxyFigures, meshFigures), [.. notes, .. ProcessNotes(haproxyFigures), .. ProcessNotes(meshFigures),
-                .. LatencyNotes(direct), .. LatencyNotes(haproxyFigures), .. LatencyNotes(meshFigures)], meshError);
+                .. LatencyNotes(direct), .. LatencyNotes(haproxyFigures), .. LatencyNotes(meshFigures)],
+                errors.Count == 0 ? null : string.Join(Environment.NewLine, errors));
         }
         finally
         {

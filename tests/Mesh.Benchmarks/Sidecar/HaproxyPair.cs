@@ -36,13 +36,13 @@ internal sealed class HaproxyPair : IProxyPair
         var apiPem = Path.Combine(directory, "api.pem");
         await File.WriteAllTextAsync(roots, pki.RootsPem, cancellation);
         await File.WriteAllTextAsync(webPem, pki.LeafWithKeyPem("web"), cancellation);
-        await File.WriteAllTextAsync(apiPem, pki.LeafWithKeyPem("api"), cancellation);
+        await File.WriteAllTextAsync(apiPem, pki.LeafWithKeyPem("api", dnsName: pki.Sni("api")), cancellation);
 
         var entryPort = ChildProcess.FreePort();
         var publicPort = ChildProcess.FreePort();
-        // The leaves carry only a SPIFFE URI SAN (as Mesh's do), so there is no DNS name for HAProxy to match the SNI
-        // against; "verifyhost" would fail. Chain verification against the roots is what HAProxy can check; Mesh's
-        // sidecars also match the peer's SPIFFE ID, a little more work per handshake on their side.
+        // HAProxy 2.6 matches the server certificate's DNS names against the SNI it sends, and cannot turn that off
+        // or match a URI SAN. So the api leaf also carries its SNI as a DNS name: HAProxy then checks the server's
+        // identity by name where Mesh's sidecar checks it by SPIFFE ID, the same guarantee and about the same work.
         var outbound = $$"""
             {{Global}}
             frontend outbound
@@ -79,13 +79,14 @@ internal sealed class HaproxyPair : IProxyPair
         await Inbound.DisposeAsync();
     }
 
-    // One thread per process, as each Mesh sidecar is one process. Timeouts are long so nothing is closed mid-run;
+    // One thread per process, as each Mesh sidecar is one process. maxconn sets the descriptors HAProxy asks for
+    // (about twice as many) and must fit a common 20,000 limit, far above the 128+16 connections used. Timeouts are long so nothing is closed mid-run;
     // "http-keep-alive" is HAProxy's default mode, spelled out because the comparison depends on it. TLS 1.2 at least,
     // as the sidecars accept.
     private const string Global = """
         global
             nbthread 1
-            maxconn 20000
+            maxconn 4000
             ssl-default-bind-options ssl-min-ver TLSv1.2
             ssl-default-server-options ssl-min-ver TLSv1.2
         defaults

@@ -38,15 +38,17 @@ internal sealed class SidecarPki : IDisposable
 
     /// <summary>
     /// A leaf for <paramref name="service"/>: certificate, then the chain up to (not including) the root, then the
-    /// private key, all in one PEM, which is the form HAProxy's <c>crt</c> takes.
+    /// private key, all in one PEM, which is the form HAProxy's <c>crt</c> takes. With <paramref name="dnsName"/> the
+    /// leaf also names it as a DNS SAN.
     /// </summary>
-    public string LeafWithKeyPem(string service)
+    public string LeafWithKeyPem(string service, string? dnsName = null)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var id = SpiffeId.Service(TrustDomain, Datacenter, service);
         var request = new CertificateRequest($"CN={service}", key, HashAlgorithmName.SHA256);
         var san = new SubjectAlternativeNameBuilder();
         san.AddUri(id.ToUri());
+        if (dnsName is not null) san.AddDnsName(dnsName);
         request.CertificateExtensions.Add(san.Build());
         var leaf = _ca.SignLeaf(CsrInfo.Parse(request.CreateSigningRequestPem(), verifySignature: false), id, TimeSpan.FromDays(3),
             DateTimeOffset.UtcNow);
