@@ -50,25 +50,28 @@ internal static partial class OpenLoopGenerator
         long failed = 0;
         string? firstError = null;
 
-        var pool = new RawHttpConnection[connections];
-        for (var i = 0; i < connections; i++)
+        var pool = Enumerable.Range(0, connections).Select(_ => new RawHttpConnection(target, path)).ToArray();
+        try
         {
-            pool[i] = new RawHttpConnection(target, path);
-            await pool[i].ConnectAsync(cancellation);
+            foreach (var connection in pool) await connection.ConnectAsync(cancellation);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            foreach (var connection in pool) connection.Dispose();
+            throw new Infrastructure.BenchmarkSetupException($"the latency generator cannot connect to {target}: {e.SocketErrorCode}");
         }
 
         // Every request is (index, due timestamp); whichever connection is free takes the next. When all are busy the
         // request waits in the channel, and that wait is part of its latency, as a client's queue would be.
         var due = Channel.CreateUnbounded<(long Index, long Due)>(new UnboundedChannelOptions { SingleWriter = true });
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         var workers = pool.Select(connection => Task.Run(async () =>
         {
-            await foreach (var (index, dueAt) in due.Reader.ReadAllAsync(stop.Token))
+            await foreach (var (index, dueAt) in due.Reader.ReadAllAsync(cancellation))
             {
                 sendDelays[index] = Milliseconds(Stopwatch.GetTimestamp() - dueAt);
                 try
                 {
-                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
                     timeout.CancelAfter(TimeSpan.FromSeconds(10));
                     var status = await connection.SendAsync(timeout.Token);
                     if (status != 200) throw new IOException($"HTTP status {status}");
@@ -79,11 +82,11 @@ internal static partial class OpenLoopGenerator
                     latencies[index] = double.PositiveInfinity;
                     if (index >= warmupCount && Interlocked.Increment(ref failed) == 1) Interlocked.CompareExchange(ref firstError, e.Message, null);
                     // The connection's state is unknown after an error: start it afresh for the next request.
-                    try { await connection.ConnectAsync(stop.Token); }
+                    try { await connection.ConnectAsync(cancellation); }
                     catch (System.Net.Sockets.SocketException) { }
                 }
             }
-        }, stop.Token)).ToArray();
+        }, cancellation)).ToArray();
 
         // The schedule runs on its own thread and sleeps to absolute deadlines on the monotonic clock (the one the
         // Stopwatch reads on Linux): relative sleeps drift, and a thread-pool timer has a millisecond granularity
