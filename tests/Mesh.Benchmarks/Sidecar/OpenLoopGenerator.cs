@@ -22,6 +22,7 @@ internal static partial class OpenLoopGenerator
 {
     private const int ClockMonotonic = 1;
     private const int TimerAbsoluteTime = 1;
+    private const int Eintr = 4;
 
     [StructLayout(LayoutKind.Sequential)]
     private struct TimeSpec
@@ -91,7 +92,13 @@ internal static partial class OpenLoopGenerator
         // The schedule runs on its own thread and sleeps to absolute deadlines on the monotonic clock (the one the
         // Stopwatch reads on Linux): relative sleeps drift, and a thread-pool timer has a millisecond granularity
         // that would itself add up to a millisecond to every latency.
-        var scheduler = new Thread(() => Schedule(due.Writer, rate, total, cancellation)) { IsBackground = true, Name = "open-loop schedule" };
+        Exception? scheduleError = null;
+        var scheduler = new Thread(() =>
+        {
+            // An exception on a thread of our own would end the process; keep it for the caller instead.
+            try { Schedule(due.Writer, rate, total, cancellation); }
+            catch (Exception e) { scheduleError = e; }
+        }) { IsBackground = true, Name = "open-loop schedule" };
         scheduler.Start();
         try
         {
@@ -103,6 +110,7 @@ internal static partial class OpenLoopGenerator
             foreach (var connection in pool) connection.Dispose();
         }
         cancellation.ThrowIfCancellationRequested();
+        if (scheduleError is not null) throw new Infrastructure.BenchmarkSetupException($"the latency generator's schedule failed: {scheduleError.Message}");
 
         var measured = latencies.AsSpan((int)warmupCount).ToArray();
         Array.Sort(measured);
@@ -124,7 +132,9 @@ internal static partial class OpenLoopGenerator
                 var dueNs = startNs + i * intervalNs;
                 var deadline = new TimeSpec { Seconds = dueNs / 1_000_000_000L, Nanoseconds = dueNs % 1_000_000_000L };
                 // EINTR (a signal, e.g. the GC suspending threads) returns early; sleep again to the same deadline.
-                while (ClockNanoSleep(ClockMonotonic, TimerAbsoluteTime, deadline, IntPtr.Zero) == 4) { }
+                int result;
+                while ((result = ClockNanoSleep(ClockMonotonic, TimerAbsoluteTime, deadline, IntPtr.Zero)) == Eintr) { }
+                if (result != 0) throw new InvalidOperationException($"clock_nanosleep failed with error {result}");
                 // In double: i * interval * frequency overflows a long after a few seconds at a nanosecond frequency.
                 writer.TryWrite((i, stopwatchStart + (long)((double)(i * intervalNs) * Stopwatch.Frequency / 1e9)));
             }
