@@ -12,13 +12,14 @@ internal sealed record BenchOptions(
     int Rounds,
     int Streams = 10_000)
 {
-    public static readonly string[] AllScenarios = ["kv-get", "kv-put", "fanout", "catalog-register", "health-service", "agent-checks", "dns", "connect-ca", "discovery-chain", "intentions", "xds"];
+    public static readonly string[] AllScenarios = ["kv-get", "kv-put", "fanout", "catalog-register", "health-service", "agent-checks", "dns", "connect-ca", "discovery-chain", "intentions", "xds", "sidecar"];
 
     public const string Usage = """
         usage: dotnet run -c Release --project tests/Mesh.Benchmarks -- [scenario...] [options]
 
-        scenarios (default: all, in this order): kv-get kv-put fanout catalog-register health-service agent-checks dns connect-ca discovery-chain intentions xds
-          --duration <time>   measured time of each wrk run (default 10s; wrk takes whole seconds)
+        scenarios (default: all, in this order): kv-get kv-put fanout catalog-register health-service agent-checks dns connect-ca discovery-chain intentions xds sidecar
+          --duration <time>   measured time of each wrk run (default 10s; wrk takes whole seconds); sidecar's
+                              constant-rate latency run lasts twice as long
           --warmup <time>     discarded wrk run before each measurement (default 2s; 0 to skip)
           --watchers <n>      blocking queries parked on one key in fanout (default 10000)
           --rounds <n>        fanout rounds, each re-arming every watcher (default 3)

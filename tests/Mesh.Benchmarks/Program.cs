@@ -51,13 +51,14 @@ IScenario[] scenarios = options.Scenarios.Select(IScenario (name) => name switch
     "discovery-chain" => new DiscoveryChainScenario(),
     "intentions" => new IntentionsScenario(),
     "xds" => new XdsScenario(),
+    "sidecar" => new SidecarScenario(),
     _ => new FanoutScenario(),
 }).ToArray();
 
 AgentProcess? agent = null;
 try
 {
-    var needsWrk = options.Scenarios.Any(s => s is "kv-get" or "kv-put" or "catalog-register" or "health-service" or "intentions");
+    var needsWrk = options.Scenarios.Any(s => s is "kv-get" or "kv-put" or "catalog-register" or "health-service" or "intentions" or "sidecar");
     var wrk = needsWrk ? WrkRunner.Locate() : "";
     var machine = MachineConditions.Capture(needsWrk ? WrkRunner.Version(wrk) : "not needed");
     output.WriteLine("Mesh benchmarks");

@@ -27,7 +27,7 @@ internal sealed record Target(TargetKind Kind, double Value)
 /// </summary>
 internal sealed record Figure(string Label, string Key, double Value, string Unit, Target? Target = null)
 {
-    public string? Status => Target is null ? null : Target.IsMetBy(Value) ? "met" : "MISSED";
+    public string? Status => Target is null ? null : double.IsNaN(Value) ? "not measured" : Target.IsMetBy(Value) ? "met" : "MISSED";
 
     public static string Format(double value, string unit)
     {
@@ -36,7 +36,8 @@ internal sealed record Figure(string Label, string Key, double Value, string Uni
         return unit switch
         {
             "ms" => value < 10 ? value.ToString("0.00", CultureInfo.InvariantCulture) : value.ToString("#,0.0", CultureInfo.InvariantCulture),
-            "s" => value.ToString("0.00", CultureInfo.InvariantCulture),
+            "s" or "x" => value.ToString("0.00", CultureInfo.InvariantCulture),
+            "MB" => value.ToString("#,0.0", CultureInfo.InvariantCulture),
             _ => value.ToString("#,0", CultureInfo.InvariantCulture),
         };
     }

@@ -34,10 +34,13 @@ internal static class ProcFs
     }
 
     /// <summary>Total memory from <c>/proc/meminfo</c>, in bytes; 0 when unknown.</summary>
-    public static long MemTotalBytes() => KilobyteField(ReadOrEmpty("/proc/meminfo"), "MemTotal:") * 1024;
+    public static long MemTotalBytes() => NumberField(ReadOrEmpty("/proc/meminfo"), "MemTotal:") * 1024;
 
     /// <summary>Resident set size (VmRSS) of a process in bytes, or 0 when it has gone.</summary>
-    public static long RssBytes(int pid) => KilobyteField(ReadOrEmpty($"/proc/{pid}/status"), "VmRSS:") * 1024;
+    public static long RssBytes(int pid) => NumberField(ReadOrEmpty($"/proc/{pid}/status"), "VmRSS:") * 1024;
+
+    /// <summary>The number of threads of a process (<c>Threads:</c> in its status), or 0 when it has gone.</summary>
+    public static int Threads(int pid) => (int)NumberField(ReadOrEmpty($"/proc/{pid}/status"), "Threads:");
 
     /// <summary>User plus system CPU time a process has used so far, in <see cref="UserHz"/> ticks.</summary>
     public static long CpuTicks(int pid)
@@ -65,7 +68,8 @@ internal static class ProcFs
         static long ParseLimit(string s) => long.TryParse(s, CultureInfo.InvariantCulture, out var v) ? v : -1;
     }
 
-    private static long KilobyteField(string text, string name)
+    /// <summary>The first number after <paramref name="name"/> on its line (kB for memory fields, a count for Threads).</summary>
+    private static long NumberField(string text, string name)
     {
         foreach (var line in text.Split('\n'))
         {
