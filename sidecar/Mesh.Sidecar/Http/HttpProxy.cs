@@ -31,11 +31,11 @@ internal sealed partial class HttpProxy : IHttpProxy, IDisposable
     internal const int MaxRetryBufferBytes = 64 * 1024;
 
     private static readonly TimeSpan DefaultRouteTimeout = TimeSpan.FromSeconds(15);
-    private static readonly string[] StatusTexts = BuildStatusTexts();
 
     private readonly StateHolder _state;
     private readonly IClusterManager _clusters;
     private readonly SidecarMetrics _metrics;
+    private readonly ProxyMetrics _hot;
     private readonly ILogger _logger;
     private readonly ILogger _accessLog;
     private readonly ForwarderPool _pool;
@@ -50,6 +50,7 @@ internal sealed partial class HttpProxy : IHttpProxy, IDisposable
         _state = state;
         _clusters = clusters;
         _metrics = metrics;
+        _hot = new ProxyMetrics(metrics);
         _logger = loggerFactory.CreateLogger<HttpProxy>();
         _accessLog = loggerFactory.CreateLogger(AccessLog.Category);
         _pool = new ForwarderPool(clusters);
@@ -92,7 +93,7 @@ internal sealed partial class HttpProxy : IHttpProxy, IDisposable
                     return;
                 }
 
-                _metrics.RbacAllowed.With(statPrefix).Inc();
+                _hot.RbacAllowed(statPrefix);
             }
 
             var table = hcm.InlineRoutes;
@@ -293,7 +294,7 @@ internal sealed partial class HttpProxy : IHttpProxy, IDisposable
         try
         {
             var response = await forwarder.Invoker.SendAsync(message, perTry?.Token ?? token).ConfigureAwait(false);
-            _metrics.UpstreamLatency.With(lease.Cluster.Name).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            _hot.Latency(lease.Cluster.Name, Stopwatch.GetElapsedTime(started).TotalSeconds);
             return new AttemptOutcome(response, Failure.None, null);
         }
         catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException or IOException or UpstreamConnectException)
@@ -503,7 +504,7 @@ internal sealed partial class HttpProxy : IHttpProxy, IDisposable
         var context = exchange.Context;
         var aborted = context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted;
         var code = aborted ? 0 : context.Response.StatusCode;
-        _metrics.Requests.With(statPrefix, exchange.Cluster ?? string.Empty, StatusText(code)).Inc();
+        _hot.Request(statPrefix, exchange.Cluster ?? string.Empty, code);
         if (exchange.Body is { } streamed) exchange.BytesReceived += streamed.BytesCopied;
         span.Complete(code, exchange.Cluster, exchange.UpstreamHost, exchange.Flags);
         var request = context.Request;
@@ -552,15 +553,6 @@ internal sealed partial class HttpProxy : IHttpProxy, IDisposable
         var e = ex;
         while (e.InnerException is not null) e = e.InnerException;
         return e.Message;
-    }
-
-    private static string StatusText(int code) => code is >= 0 and < 600 ? StatusTexts[code] : code.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    private static string[] BuildStatusTexts()
-    {
-        var texts = new string[600];
-        for (var i = 0; i < texts.Length; i++) texts[i] = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return texts;
     }
 
     private enum Failure { None, ConnectFailure, Reset, PerTryTimeout, RouteTimeout, DownstreamGone }
