@@ -76,6 +76,62 @@ public sealed class HttpProxyForwardingTests
     }
 
     [Fact]
+    public async Task HandleAsync_UpstreamResetsBeforeHeaders_RetriedOnReset()
+    {
+        var hits = 0;
+        await using var backend = await TestServer.StartAsync(ctx =>
+        {
+            if (Interlocked.Increment(ref hits) == 1)
+            {
+                ctx.Abort();
+                return Task.CompletedTask;
+            }
+
+            return ctx.Response.WriteAsync("second");
+        });
+        var cluster = Build.Cluster("c");
+        var retry = new RetryPolicyConfig(1, false, true, false, false, false, [], null);
+        await using var proxy = await ProxyTo(Build.To("c", retry), cluster, backend.EndPoint);
+        using var client = proxy.Client();
+
+        Assert.Equal("second", await client.GetStringAsync("/"));
+        Assert.Equal(1, proxy.Metrics.UpstreamRetries.With("c").Value);
+    }
+
+    [Fact]
+    public async Task HandleAsync_UpstreamResetsWithoutRetry_503ConnectionTermination()
+    {
+        await using var backend = await TestServer.StartAsync(ctx => { ctx.Abort(); return Task.CompletedTask; });
+        var cluster = Build.Cluster("c");
+        await using var proxy = await ProxyTo(Build.To("c"), cluster, backend.EndPoint);
+        using var client = proxy.Client();
+
+        var response = await client.GetAsync("/");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("upstream connect error or disconnect/reset before headers. reset reason: connection termination", await response.Content.ReadAsStringAsync());
+        Assert.Equal([false], proxy.Clusters.Reports.Select(r => r.Success));
+    }
+
+    [Fact]
+    public async Task HandleAsync_RetriableStatusCode_RetriedOnlyForListedCodes()
+    {
+        var hits = 0;
+        await using var backend = await TestServer.StartAsync(ctx =>
+        {
+            ctx.Response.StatusCode = Interlocked.Increment(ref hits) == 1 ? 409 : 200;
+            return Task.CompletedTask;
+        });
+        var cluster = Build.Cluster("c");
+        var retry = new RetryPolicyConfig(2, false, false, false, false, true, [409], null);
+        await using var proxy = await ProxyTo(Build.To("c", retry), cluster, backend.EndPoint);
+        using var client = proxy.Client();
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/")).StatusCode);
+        Assert.Equal(2, hits);
+    }
+
+    [Fact]
     public async Task HandleAsync_ConnectFailureWithoutRetry_503UpstreamConnectError()
     {
         var cluster = Build.Cluster("c");
