@@ -96,9 +96,13 @@ internal sealed class ForwarderPool(IClusterManager clusters) : IDisposable
             AutomaticDecompression = DecompressionMethods.None,
             // The proxy propagates trace context itself (traceparent and B3); the handler must not add its own.
             ActivityHeadersPropagator = null,
+            // The cluster manager enforces the cluster's connect timeout with a precise error; the handler's own limit
+            // only backs it up, a little later, so that error is the one that surfaces.
             ConnectTimeout = cluster.ConnectTimeout > TimeSpan.Zero ? cluster.ConnectTimeout + TimeSpan.FromSeconds(1) : Timeout.InfiniteTimeSpan,
             EnableMultipleHttp2Connections = true,
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+            // Envoy's max_connections is per cluster; the handler can only cap per endpoint (and queues rather than
+            // failing fast), which bounds the same resource for the common single-endpoint local_app cluster.
             MaxConnectionsPerServer = cluster.CircuitBreakers is { MaxConnections: > 0 } limits ? limits.MaxConnections : int.MaxValue,
             ConnectCallback = ConnectAsync,
         };

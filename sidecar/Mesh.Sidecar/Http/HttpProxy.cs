@@ -154,7 +154,11 @@ internal sealed partial class HttpProxy : IHttpProxy, IDisposable
         var context = exchange.Context;
         var action = target.Route.Action;
         var upgrade = context.Features.Get<IHttpUpgradeFeature>();
-        var upgrading = upgrade is { IsUpgradableRequest: true } && context.Request.Headers.ContainsKey("Upgrade");
+        // An "Upgrade: h2c" offer is between the client and this proxy only (Envoy strips it too); other upgrades
+        // (WebSocket) are carried through to the upstream.
+        var upgrading = upgrade is { IsUpgradableRequest: true }
+            && context.Request.Headers.Upgrade is { Count: > 0 } offered
+            && !string.Equals(offered[0], "h2c", StringComparison.OrdinalIgnoreCase);
         var streaming = upgrading || IsGrpc(context.Request);
         var timeout = action.Timeout ?? DefaultRouteTimeout;
 
