@@ -47,7 +47,13 @@ internal sealed partial class TcpProxyHandler
     /// Proxies <paramref name="connection"/> per <paramref name="config"/> and returns when both directions are done
     /// (or the connection failed, timed out or could not be connected upstream; then the downstream is closed).
     /// </summary>
-    public async Task HandleAsync(ConnectionContext connection, TcpProxyConfig config)
+    /// <param name="connection">The downstream connection (after TLS, when the listener terminates it).</param>
+    /// <param name="config">The listener's TCP proxy filter.</param>
+    /// <param name="aborted">
+    /// Ends the connection at once (a drain that ran out of time). Kestrel's <c>ConnectionClosed</c> cannot serve:
+    /// it fires on the client's FIN as well, which here is a half-close to pass on, not the end.
+    /// </param>
+    public async Task HandleAsync(ConnectionContext connection, TcpProxyConfig config, CancellationToken aborted = default)
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(config);
@@ -59,7 +65,6 @@ internal sealed partial class TcpProxyHandler
             return;
         }
 
-        var aborted = connection.ConnectionClosed;
         var (lease, upstream) = await ConnectAsync(clusterName, label, connection.ConnectionId, aborted).ConfigureAwait(false);
         if (lease is null || upstream is null) return;
         using (lease)
@@ -192,7 +197,7 @@ internal sealed partial class TcpProxyHandler
     /// <summary>Upstream bytes to the downstream; at upstream end of stream, half-closes the downstream.</summary>
     private static async Task UpstreamToDownstreamAsync(ConnectionContext connection, Stream upstream, Counter sent, Activity activity, CancellationToken cancellationToken)
     {
-        var output = connection.Transport.Output;
+        var sink = DownstreamSink(connection);
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {
@@ -201,9 +206,8 @@ internal sealed partial class TcpProxyHandler
                 var read = await upstream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
                 if (read == 0) break;
                 activity.Touch();
-                var flush = await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                await sink.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                 sent.Inc(read);
-                if (flush.IsCompleted || flush.IsCanceled) throw new IOException("the downstream connection closed");
             }
         }
         finally
@@ -211,7 +215,33 @@ internal sealed partial class TcpProxyHandler
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        await HalfCloseDownstreamAsync(connection).ConfigureAwait(false);
+        await sink.FlushAsync(cancellationToken).ConfigureAwait(false);
+        switch (sink)
+        {
+            case SslStream ssl:
+                await ssl.ShutdownAsync().ConfigureAwait(false);
+                break;
+            case NetworkStream network:
+                network.Socket.Shutdown(SocketShutdown.Send);
+                break;
+            default:
+                await connection.Transport.Output.CompleteAsync().ConfigureAwait(false);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Where upstream bytes go. Kestrel's transports close the whole socket when the output pipe completes
+    /// (dotnet/aspnetcore#14937), and their send loop runs behind the pipe, so a FIN sent underneath could overtake
+    /// bytes still queued in it. So write to the TLS stream or the socket itself, which nothing else writes to on a
+    /// TCP proxy connection; then the half-close follows the last byte. The pipe (with a full close at the end) is
+    /// only for a transport that exposes neither.
+    /// </summary>
+    private static Stream DownstreamSink(ConnectionContext connection)
+    {
+        if (connection.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.ISslStreamFeature>() is { } tls) return tls.SslStream;
+        if (connection.Features.Get<IConnectionSocketFeature>()?.Socket is { Connected: true } socket) return new NetworkStream(socket, ownsSocket: false);
+        return connection.Transport.Output.AsStream(leaveOpen: true);
     }
 
     private static async Task HalfCloseAsync(Stream upstream)
@@ -224,27 +254,6 @@ internal sealed partial class TcpProxyHandler
             case NetworkStream network:
                 network.Socket.Shutdown(SocketShutdown.Send);
                 break;
-        }
-    }
-
-    /// <summary>
-    /// Kestrel's transports close the whole socket when the output pipe completes (dotnet/aspnetcore#14937), which
-    /// would cut the direction still flowing; so send the FIN (or close_notify) underneath the pipe instead, and
-    /// complete the pipe only when the whole connection ends.
-    /// </summary>
-    private static async Task HalfCloseDownstreamAsync(ConnectionContext connection)
-    {
-        if (connection.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.ISslStreamFeature>() is { } tls)
-        {
-            await tls.SslStream.ShutdownAsync().ConfigureAwait(false);
-        }
-        else if (connection.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
-        {
-            socket.Shutdown(SocketShutdown.Send);
-        }
-        else
-        {
-            await connection.Transport.Output.CompleteAsync().ConfigureAwait(false);
         }
     }
 

@@ -192,7 +192,7 @@ internal sealed partial class ListenerManager : IListenerManager
     private async Task<BoundListener> StartOnceAsync(ListenerConfig config, CancellationToken cancellationToken)
     {
         var listener = new BoundListener(config);
-        var options = new KestrelServerOptions { AddServerHeader = false, ApplicationServices = _services.Services };
+        var options = new KestrelServerOptions { AddServerHeader = false, AllowAlternateSchemes = true, ApplicationServices = _services.Services };
         ConfigureLimits(options.Limits);
         ListenOptions? listen = null;
         options.Listen(config.Address, o =>
@@ -329,11 +329,15 @@ internal sealed partial class ListenerManager : IListenerManager
         switch (config.App)
         {
             case TcpProxyConfig tcp:
-                await _tcp.HandleAsync(context, tcp).ConfigureAwait(false);
+                await _tcp.HandleAsync(context, tcp, listener.Aborted).ConfigureAwait(false);
                 return;
             case HttpConnectionManagerConfig hcm:
                 if (!listener.Tls && await IsHttp2Async(context, hcm.Codec).ConfigureAwait(false))
                 {
+                    // Kestrel picks HTTP/2 next to HTTP/1.1 only for a TLS connection that negotiated h2 by ALPN;
+                    // say so for a connection that opened with the preface. The TLS feature carries no certificate,
+                    // and :scheme (allowed to differ from the transport) keeps the request's scheme http.
+                    context.Features.Set<ITlsConnectionFeature>(new PlaintextH2());
                     context.Features.Set<Microsoft.AspNetCore.Server.Kestrel.Core.Features.ITlsApplicationProtocolFeature>(H2Selected.Instance);
                 }
 
@@ -378,6 +382,9 @@ internal sealed partial class ListenerManager : IListenerManager
     private async Task StopAsync(BoundListener listener, TimeSpan timeout)
     {
         using var deadline = new CancellationTokenSource(timeout);
+        // When the drain time is up, Kestrel aborts its connections; TCP proxies waiting on a silent upstream need
+        // telling too.
+        using var abort = deadline.Token.Register(listener.AbortConnections);
         try
         {
             var stop = listener.Server!.StopAsync(deadline.Token);
@@ -417,6 +424,13 @@ internal sealed partial class ListenerManager : IListenerManager
         public Task Unbound => _unbound.Task;
 
         public void MarkUnbound() => _unbound.TrySetResult();
+
+        private readonly CancellationTokenSource _aborted = new();
+
+        /// <summary>Cancelled when the listener's drain time is up: open connections end now.</summary>
+        public CancellationToken Aborted => _aborted.Token;
+
+        public void AbortConnections() => _aborted.Cancel();
     }
 
     /// <summary>Set by dispatch, so the outer middleware can tell a connection whose TLS handshake failed.</summary>
@@ -431,6 +445,15 @@ internal sealed partial class ListenerManager : IListenerManager
         public static readonly H2Selected Instance = new();
 
         public ReadOnlyMemory<byte> ApplicationProtocol { get; } = "h2"u8.ToArray();
+    }
+
+    /// <summary>Stands in for TLS on an h2c connection so that Kestrel selects HTTP/2; there is no peer certificate.</summary>
+    private sealed class PlaintextH2 : ITlsConnectionFeature
+    {
+        public System.Security.Cryptography.X509Certificates.X509Certificate2? ClientCertificate { get => null; set { } }
+
+        public Task<System.Security.Cryptography.X509Certificates.X509Certificate2?> GetClientCertificateAsync(CancellationToken cancellationToken) =>
+            Task.FromResult<System.Security.Cryptography.X509Certificates.X509Certificate2?>(null);
     }
 
     /// <summary>What network RBAC sees of a connection: only the peer's principal.</summary>
