@@ -319,8 +319,8 @@ internal sealed partial class ClusterManager : IClusterManager
     }
 
     /// <summary>
-    /// Power of N random choices, keeping the one with the fewest active requests per unit of weight (with equal
-    /// weights this is Envoy's P2C on active requests).
+    /// Power of N distinct random choices, keeping the one with the fewest active requests per unit of weight (with
+    /// equal weights this is Envoy's P2C on active requests).
     /// </summary>
     private static Member? LeastRequest(ClusterConfig config, Member[] members, long now, bool ignoreEjection, IPEndPoint? exclude)
     {
@@ -333,11 +333,14 @@ internal sealed partial class ClusterManager : IClusterManager
 
         if (count == 0) return null;
         if (count == 1) return members[eligible[0]];
-        var choices = Math.Max(2, config.LeastRequestChoiceCount);
+        // Distinct choices (a partial shuffle): two draws of the same busy endpoint would defeat the comparison.
+        var choices = Math.Min(count, Math.Max(2, config.LeastRequestChoiceCount));
         Member? best = null;
         for (var c = 0; c < choices; c++)
         {
-            var candidate = members[eligible[Random.Shared.Next(count)]];
+            var j = Random.Shared.Next(c, count);
+            (eligible[c], eligible[j]) = (eligible[j], eligible[c]);
+            var candidate = members[eligible[c]];
             if (best is null || Better(candidate, best)) best = candidate;
         }
 

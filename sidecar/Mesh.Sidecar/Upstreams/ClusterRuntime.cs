@@ -37,7 +37,8 @@ internal sealed record Member(EndpointConfig Config, EndpointState State)
 /// <summary>The serving endpoints of one priority level, with the load balancer's precomputed tables.</summary>
 internal sealed class PriorityLevel
 {
-    private const int MinRingSize = 1024;
+    private const int PointsPerWeight = 128;
+    private const int MaxRingSize = 1 << 20;
     private const int MaxScheduleLength = 1 << 16;
 
     /// <summary>Maglev's lookup table size: a prime, Envoy's default.</summary>
@@ -127,9 +128,11 @@ internal sealed class PriorityLevel
     private static (ulong, int)[] BuildRing(Member[] members)
     {
         if (members.Length == 0) return [];
+        // A fixed number of points per unit of weight, so that one endpoint joining or leaving moves only the
+        // keys on its own points; scaled down only for very large clusters, to bound the ring.
         var total = 0L;
         foreach (var member in members) total += member.Weight;
-        var scale = Math.Max(1.0, (double)MinRingSize / total);
+        var scale = total * PointsPerWeight > MaxRingSize ? (double)MaxRingSize / total : PointsPerWeight;
         var ring = new List<(ulong, int)>();
         for (var i = 0; i < members.Length; i++)
         {

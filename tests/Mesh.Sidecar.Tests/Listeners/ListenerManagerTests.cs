@@ -137,6 +137,49 @@ public class ListenerManagerTests
         Assert.Equal("HTTP/1.1 http l", await client.GetStringAsync($"http://{bound}/"));
     }
 
+    [Fact]
+    public async Task ApplyAsync_ListenerGainsTls_RebindsAndRequiresClientCertificates()
+    {
+        var pki = new TestPki();
+        await using var echo = new EchoServer();
+        await using var sidecar = new TestSidecar();
+        var cluster = States.StaticCluster("local_app", echo.EndPoint);
+        await sidecar.ApplyAsync(States.With([States.TcpListener("public_listener", "local_app")], [cluster]));
+        var plain = sidecar.Address("public_listener");
+
+        await sidecar.ApplyAsync(States.With([States.TcpListener("public_listener", "local_app", States.InboundTls)], [cluster],
+            certificates: [pki.LeafSecret("web")], roots: [pki.RootsSecret()]));
+
+        await AssertClosedAsync(plain);
+        var (client, tls) = await sidecar.ConnectTlsAsync("public_listener", pki.Root, pki.Leaf("api"));
+        using (client)
+        await using (tls)
+        {
+            await tls.WriteAsync("secure"u8.ToArray());
+            Assert.Equal("secure", await tls.ReadTextAsync(6));
+        }
+    }
+
+    [Fact]
+    public async Task ApplyAsync_RemovedListenerWithOpenConnection_ConnectionFinishesWhilePortCloses()
+    {
+        await using var echo = new EchoServer();
+        await using var sidecar = new TestSidecar();
+        var cluster = States.StaticCluster("local_app", echo.EndPoint);
+        await sidecar.ApplyAsync(States.With([States.TcpListener("a", "local_app")], [cluster]));
+        var address = sidecar.Address("a");
+        using var client = await sidecar.ConnectAsync("a");
+        var stream = client.GetStream();
+        await stream.WriteAsync("one"u8.ToArray());
+        Assert.Equal("one", await stream.ReadTextAsync(3));
+
+        await sidecar.ApplyAsync(States.With(clusters: [cluster]));
+
+        await AssertClosedAsync(address);
+        await stream.WriteAsync("two"u8.ToArray());
+        Assert.Equal("two", await stream.ReadTextAsync(3));
+    }
+
     private static async Task AssertClosedAsync(IPEndPoint address)
     {
         using var probe = new TcpClient();

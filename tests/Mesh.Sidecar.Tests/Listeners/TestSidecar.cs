@@ -10,7 +10,6 @@ using Mesh.Sidecar.Observability;
 using Mesh.Sidecar.Tls;
 using Mesh.Sidecar.Upstreams;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Mesh.Sidecar.Tests.Listeners;
@@ -21,7 +20,7 @@ internal sealed class TestSidecar : IAsyncDisposable
     public TestSidecar(IHttpProxy? http = null, TimeSpan? drainTimeout = null)
     {
         Clusters = new ClusterManager(State, Metrics);
-        Listeners = new ListenerManager(State, Clusters, http ?? new EchoHttpProxy(), Metrics, Environment.GetEnvironmentVariable("L4_DEBUG") is null ? NullLoggerFactory.Instance : LoggerFactory.Create(b => b.AddConsole().SetMinimumLevel(LogLevel.Trace)), drainTimeout);
+        Listeners = new ListenerManager(State, Clusters, http ?? new EchoHttpProxy(), Metrics, NullLoggerFactory.Instance, drainTimeout);
     }
 
     public StateHolder State { get; } = new();
