@@ -152,10 +152,11 @@ internal sealed partial class TcpProxyHandler
             await first.ConfigureAwait(false);
             await (first == up ? down : up).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException or ConnectionResetException or InvalidOperationException)
+        catch (Exception ex)
         {
-            // One side broke, or the idle timeout fired: end both (leaving the using blocks closes upstream and
-            // returning closes downstream).
+            // The connection's boundary: whatever broke (reset, TLS error, idle timeout), this connection ends and
+            // nothing else is affected.
+            // Both sides end: leaving the using blocks closes upstream, returning closes downstream.
             Log.ConnectionEnded(_logger, label, connection.ConnectionId, idle.IsCancellationRequested && !aborted.IsCancellationRequested ? "idle timeout" : ex.Message);
         }
         finally

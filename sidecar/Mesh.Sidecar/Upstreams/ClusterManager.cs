@@ -29,6 +29,7 @@ internal sealed partial class ClusterManager : IClusterManager
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, ClusterRuntime> _runtimes = new(StringComparer.Ordinal);
+    private readonly Lock _rebuild = new();
     private SidecarState? _pruned;
 
     public ClusterManager(StateHolder state, SidecarMetrics metrics, ILogger<ClusterManager>? logger = null, TimeProvider? time = null)
@@ -178,9 +179,20 @@ internal sealed partial class ClusterManager : IClusterManager
             return runtime;
         }
 
-        var next = new ClusterRuntime(config, assignment, runtime, _metrics);
-        _runtimes[config.Name] = next;
-        return next;
+        // Rare (once per update of the cluster): serialise rebuilds so that two racing picks cannot each create
+        // counters for a new endpoint and split its count.
+        lock (_rebuild)
+        {
+            if (_runtimes.TryGetValue(config.Name, out runtime)
+                && ReferenceEquals(runtime.Config, config) && ReferenceEquals(runtime.Assignment, assignment))
+            {
+                return runtime;
+            }
+
+            var next = new ClusterRuntime(config, assignment, runtime, _metrics);
+            _runtimes[config.Name] = next;
+            return next;
+        }
     }
 
     /// <summary>Forgets the runtimes of clusters the state no longer has (once per state).</summary>
@@ -228,9 +240,9 @@ internal sealed partial class ClusterManager : IClusterManager
             ?? (context.Exclude is null ? null : Choose(runtime.Config, level, context, now, ignoreEjection, null));
         if (chosen is null) return null;
 
-        if (Interlocked.Increment(ref runtime.ActiveRequests) > runtime.MaxRequests)
+        if (Interlocked.Increment(ref runtime.Counters.ActiveRequests) > runtime.MaxRequests)
         {
-            Interlocked.Decrement(ref runtime.ActiveRequests);
+            Interlocked.Decrement(ref runtime.Counters.ActiveRequests);
             runtime.Overflow.Inc();
             return null;
         }
@@ -383,7 +395,7 @@ internal sealed partial class ClusterManager : IClusterManager
         {
             if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
             Interlocked.Decrement(ref member.State.ActiveRequests);
-            Interlocked.Decrement(ref Runtime.ActiveRequests);
+            Interlocked.Decrement(ref Runtime.Counters.ActiveRequests);
         }
     }
 }

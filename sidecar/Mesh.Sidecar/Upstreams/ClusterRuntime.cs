@@ -27,6 +27,13 @@ internal sealed class EndpointState(IPEndPoint address)
     public int Ejections;
 }
 
+/// <summary>Cluster-wide counters that outlive configuration updates, as <see cref="EndpointState"/> does per endpoint.</summary>
+internal sealed class ClusterCounters
+{
+    /// <summary>Requests or connections in flight across the cluster (circuit breaker).</summary>
+    public int ActiveRequests;
+}
+
 /// <summary>A serving endpoint with its counters.</summary>
 internal sealed record Member(EndpointConfig Config, EndpointState State)
 {
@@ -203,13 +210,11 @@ internal sealed class ClusterRuntime
 
     private static readonly TimeSpan MaxEjectionTime = TimeSpan.FromSeconds(300);
 
-    /// <summary>Requests or connections in flight across the cluster (circuit breaker).</summary>
-    public int ActiveRequests;
-
     public ClusterRuntime(ClusterConfig config, ClusterLoadAssignmentConfig? assignment, ClusterRuntime? previous, SidecarMetrics metrics)
     {
         Config = config;
         Assignment = assignment;
+        Counters = previous?.Counters ?? new ClusterCounters();
         var carried = new Dictionary<IPEndPoint, EndpointState>();
         if (previous is not null)
         {
@@ -256,6 +261,9 @@ internal sealed class ClusterRuntime
     }
 
     public ClusterConfig Config { get; }
+
+    /// <summary>The cluster-wide counters, shared with the runtimes before and after this one.</summary>
+    public ClusterCounters Counters { get; }
     public ClusterLoadAssignmentConfig? Assignment { get; }
 
     /// <summary>Priority levels that have serving endpoints, most preferred first.</summary>
