@@ -24,6 +24,9 @@ public class TcpProxyHandlerTests
         // The app saw the FIN (it answers "bye" only then) and its own FIN came back as end of stream.
         Assert.Equal("bye", await stream.ReadToEndAsync());
         await InboundTlsTests.WaitForAsync(() => sidecar.Metrics.BytesReceived.With("upstream_db").Value == 4 && sidecar.Metrics.BytesSent.With("upstream_db").Value == 7);
+        Assert.Equal(1, sidecar.Metrics.ConnectionsTotal.With("upstream_db").Value);
+        client.Dispose();
+        await InboundTlsTests.WaitForAsync(() => sidecar.Metrics.ConnectionsActive.With("upstream_db").Value == 0);
     }
 
     [Fact]
