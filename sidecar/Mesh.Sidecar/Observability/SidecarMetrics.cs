@@ -26,6 +26,8 @@ internal sealed class SidecarMetrics
         UpstreamConnections = Registry.Counter("mesh_sidecar_upstream_connections_total", "Upstream connections opened.", "cluster");
         UpstreamRetries = Registry.Counter("mesh_sidecar_upstream_retries_total", "Requests retried on another attempt.", "cluster");
         NoHealthyUpstream = Registry.Counter("mesh_sidecar_upstream_no_healthy_total", "Requests or connections with no serving endpoint in the cluster.", "cluster");
+        UpstreamOverflow = Registry.Counter("mesh_sidecar_upstream_overflow_total", "Requests or connections refused because the cluster's circuit breaker (max requests) was open.", "cluster");
+        OutlierEjections = Registry.Counter("mesh_sidecar_upstream_outlier_ejections_total", "Endpoints ejected by outlier detection.", "cluster");
         XdsUpdates = Registry.Counter("mesh_sidecar_xds_updates_total", "xDS responses accepted (ACKed), by type.", "type");
         XdsRejected = Registry.Counter("mesh_sidecar_xds_rejected_total", "xDS responses rejected (NACKed), by type.", "type");
         XdsConnected = Registry.Gauge("mesh_sidecar_xds_connected", "1 while the ADS stream to the agent is up.");
@@ -47,6 +49,8 @@ internal sealed class SidecarMetrics
     public MetricFamily<Counter> UpstreamConnections { get; }
     public MetricFamily<Counter> UpstreamRetries { get; }
     public MetricFamily<Counter> NoHealthyUpstream { get; }
+    public MetricFamily<Counter> UpstreamOverflow { get; }
+    public MetricFamily<Counter> OutlierEjections { get; }
     public MetricFamily<Counter> XdsUpdates { get; }
     public MetricFamily<Counter> XdsRejected { get; }
     public MetricFamily<Gauge> XdsConnected { get; }

@@ -51,6 +51,14 @@ internal interface IClusterManager
     /// </summary>
     /// <exception cref="UpstreamConnectException">Connect, timeout, handshake or peer verification failed.</exception>
     ValueTask<UpstreamConnection> ConnectAsync(IEndpointLease lease, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ConnectAsync(IEndpointLease, CancellationToken)"/>, offering <paramref name="alpn"/> in the TLS
+    /// handshake instead of the cluster's protocols: an empty list offers none (a TCP proxy carries opaque bytes),
+    /// null keeps the cluster's choice.
+    /// </summary>
+    ValueTask<UpstreamConnection> ConnectAsync(IEndpointLease lease, IReadOnlyList<string>? alpn, CancellationToken cancellationToken) =>
+        ConnectAsync(lease, cancellationToken);
 }
 
 /// <summary>An upstream connection could not be established; the message says how (refused, timeout, TLS, identity).</summary>
