@@ -341,7 +341,8 @@ public sealed class SidecarEndToEndTests
                     else
                     {
                         Interlocked.Increment(ref failed);
-                        lock (failures) failures.Add($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                        var text = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
+                        lock (failures) failures.Add(text);
                     }
                 }
                 catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
