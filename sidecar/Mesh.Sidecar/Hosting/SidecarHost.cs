@@ -267,7 +267,7 @@ internal sealed partial class SidecarHost : IAsyncDisposable
                 {
                     await _listeners.ApplyAsync(next, cancellationToken).ConfigureAwait(false);
                     var types = _ads.AcceptedTypes;
-                    if (complete && types.Contains(TypeUrls.Cluster) && types.Contains(TypeUrls.Listener) && !accepted.Listeners.IsEmpty)
+                    if (complete && types.Contains(TypeUrls.Cluster) && types.Contains(TypeUrls.Listener) && accepted.Listeners.Count > 0)
                     {
                         if (_readiness != "LIVE") LogReady(_logger, accepted.Listeners.Count);
                         _readiness = "LIVE";
