@@ -110,7 +110,9 @@ internal sealed partial class SidecarHost : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(clusters);
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(listeners);
+        // Bad options fail here, before any part is built (and would need disposing).
         _ = ParseBind(options.AdminBind);
+        _ = LoadCa(options.AgentCaFile);
         var services = new SidecarServices(options, new StateHolder(), new SidecarMetrics(), loggerFactory);
         var clusterManager = clusters(services);
         var httpProxy = http(services, clusterManager);

@@ -127,7 +127,7 @@ internal sealed partial class AdsClient : IDisposable
             {
                 break;
             }
-            catch (Exception ex) when (ex is GrpcException or InvalidOperationException or IOException or OperationCanceledException)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 // Whatever broke the stream (agent gone, restarted, refused the call), the answer is the same: keep
                 // the last good state and try again later.

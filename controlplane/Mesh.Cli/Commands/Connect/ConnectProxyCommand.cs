@@ -152,11 +152,13 @@ internal sealed class ConnectProxyCommand : Command
 
         string proxyService;
         Uri grpc;
+        AdHoc? registered = null;
         try
         {
             if (adHoc is not null)
             {
                 await client.Agent.ServiceRegisterAsync(adHoc.Definition, ctx.Cancellation).ConfigureAwait(false);
+                registered = adHoc;
                 ctx.Out.WriteLine($"Registered service {adHoc.Id} for {service}");
             }
             else
@@ -177,19 +179,19 @@ internal sealed class ConnectProxyCommand : Command
         catch (ProxyLookupException e)
         {
             ctx.Err.WriteLine(e.Message);
-            await DeregisterAsync(ctx, client, adHoc).ConfigureAwait(false);
+            await DeregisterAsync(ctx, client, registered).ConfigureAwait(false);
             return 1;
         }
         catch (SettingException e)
         {
             ctx.Err.WriteLine(e.Message);
-            await DeregisterAsync(ctx, client, adHoc).ConfigureAwait(false);
+            await DeregisterAsync(ctx, client, registered).ConfigureAwait(false);
             return 1;
         }
         catch (ApiException e)
         {
             ctx.Err.WriteLine($"Error connecting to Mesh agent: {e.Message}");
-            await DeregisterAsync(ctx, client, adHoc).ConfigureAwait(false);
+            await DeregisterAsync(ctx, client, registered).ConfigureAwait(false);
             return 1;
         }
 
@@ -213,7 +215,7 @@ internal sealed class ConnectProxyCommand : Command
         }
         finally
         {
-            await DeregisterAsync(ctx, client, adHoc).ConfigureAwait(false);
+            await DeregisterAsync(ctx, client, registered).ConfigureAwait(false);
         }
     }
 

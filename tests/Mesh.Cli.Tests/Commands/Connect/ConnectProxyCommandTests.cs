@@ -149,6 +149,21 @@ public sealed class ConnectProxyCommandTests
         Assert.True(log.ToList().IndexOf("PUT /v1/agent/service/deregister/web-proxy") > log.ToList().IndexOf("PUT /v1/agent/service/register"));
     }
 
+    [Fact]
+    public async Task Run_AdHocRegistrationRefused_FailsWithoutRunningOrDeregistering()
+    {
+        var runner = new RecordingRunner();
+        var cli = new CliHarness { SidecarRunner = runner };
+        cli.Handler.On("PUT", "/v1/agent/service/register", 400, "Invalid service: bad port");
+
+        var run = await cli.RunAsync("connect", "proxy", "-service", "web", "-listen", "127.0.0.1:21000", "-register");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("bad port", run.Err);
+        Assert.Null(runner.Options);
+        Assert.DoesNotContain(cli.Handler.Log, r => r.Contains("deregister", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("-upstream", "db")]
     [InlineData("-upstream", "db:0")]
