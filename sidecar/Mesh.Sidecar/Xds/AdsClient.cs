@@ -178,8 +178,8 @@ internal sealed partial class AdsClient : IDisposable
         foreach (var type in NamedTypes)
         {
             var names = NamesFor(type, _state.Current);
-            if (names.IsEmpty) continue;
             Progress(type).Names = names;
+            if (names.IsEmpty) continue;
             await SendAsync(call, Request(type, names), cancellationToken).ConfigureAwait(false);
         }
 

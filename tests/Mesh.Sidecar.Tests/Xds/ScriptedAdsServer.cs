@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
 using Envoy.Service.Discovery.V3;
 using Mesh.Sidecar.Xds;
@@ -27,10 +28,11 @@ internal sealed class ScriptedAdsServer : IAsyncDisposable
     /// <summary>The metadata of each stream, in order.</summary>
     public List<GrpcMetadata> Streams { get; } = [];
 
-    public static async Task<ScriptedAdsServer> StartAsync()
+    /// <summary>Starts on a free loopback port: h2c, or TLS with <paramref name="certificate"/>.</summary>
+    public static async Task<ScriptedAdsServer> StartAsync(X509Certificate2? certificate = null)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.UseGrpc()));
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.UseGrpc(certificate)));
         var app = builder.Build();
         var server = new ScriptedAdsServer(app);
         var router = new GrpcRouter().MapDuplex<DiscoveryRequest, DiscoveryResponse>(AdsClient.StreamMethod, DiscoveryRequest.Parser,
