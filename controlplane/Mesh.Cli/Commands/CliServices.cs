@@ -24,4 +24,10 @@ internal sealed record CliServices
 
     /// <summary>How <c>connect envoy</c> starts Envoy (tests record the call instead of replacing the test host).</summary>
     public IEnvoyLauncher EnvoyLauncher { get; init; } = Processes.EnvoyLauncher.Instance;
+
+    /// <summary>
+    /// How <c>connect proxy</c> runs the native sidecar: a <see cref="Connect.SidecarRunner"/> over the composition of
+    /// the sidecar's parts (<see cref="Mesh.Sidecar.Hosting.SidecarHost.Create"/>); tests substitute their own.
+    /// </summary>
+    public Connect.ISidecarRunner SidecarRunner { get; init; } = new Connect.SidecarRunner(compose: null);
 }

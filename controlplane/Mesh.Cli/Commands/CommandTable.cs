@@ -43,6 +43,7 @@ internal sealed class CommandTable
         Add("connect ca get-config", s => new ConnectCaGetConfigCommand(s), services);
         Add("connect ca set-config", s => new ConnectCaSetConfigCommand(s), services);
         Add("connect envoy", s => new ConnectEnvoyCommand(s), services);
+        Add("connect proxy", s => new ConnectProxyCommand(s), services);
         Add("event", s => new EventCommand(s), services);
         Add("info", s => new InfoCommand(s), services);
         Add("intention", s => new IntentionCommand(s, this), services);

@@ -37,6 +37,7 @@ internal sealed class CliHarness
 
     /// <summary>How <c>connect envoy</c> starts Envoy; null keeps the real launcher (which replaces the process).</summary>
     public IEnvoyLauncher? EnvoyLauncher { get; set; }
+    public Mesh.Cli.Commands.Connect.ISidecarRunner? SidecarRunner { get; set; }
 
     /// <summary>What has been written to stdout so far (safe to read while a run is in progress).</summary>
     public string OutSoFar { get { lock (_out) return _out.ToString(); } }
@@ -52,6 +53,7 @@ internal sealed class CliHarness
             WatchTimings = WatchTimings,
         };
         if (EnvoyLauncher is not null) services = services with { EnvoyLauncher = EnvoyLauncher };
+        if (SidecarRunner is not null) services = services with { SidecarRunner = SidecarRunner };
         var ctx = new CliContext(new LockedWriter(_out), new LockedWriter(_err), new StringReader(Stdin),
             name => Env.TryGetValue(name, out var v) ? v : null, cancellation);
         if (WorkingDirectory is not null) ctx = ctx with { WorkingDirectory = WorkingDirectory };

@@ -16,6 +16,10 @@ internal sealed class ConnectCommand(CliServices services, CommandTable table, s
 
               $ mesh connect envoy -sidecar-for web
 
+          Run the native sidecar proxy (no Envoy needed) for the same instance:
+
+              $ mesh connect proxy -sidecar-for web
+
           For more examples, ask for subcommand help or view the documentation.
         """;
 

@@ -303,11 +303,12 @@ public sealed class ConnectEnvoyCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Connect_Alone_ListsCaAndEnvoy()
+    public async Task Connect_Alone_ListsCaEnvoyAndProxy()
     {
         var run = await new CliHarness().RunAsync("connect");
 
         Assert.Equal(1, run.ExitCode);
-        Assert.EndsWith("Subcommands:\n    ca       Interact with the Connect Certificate Authority (CA)\n    envoy    Runs or Configures Envoy as a Connect proxy\n", run.Err);
+        Assert.EndsWith("Subcommands:\n    ca       Interact with the Connect Certificate Authority (CA)\n    envoy    Runs or Configures Envoy as a Connect proxy\n" +
+                         "    proxy    Runs the native Connect sidecar proxy\n", run.Err);
     }
 }
