@@ -27,7 +27,7 @@ internal sealed record CliServices
 
     /// <summary>
     /// How <c>connect proxy</c> runs the native sidecar: a <see cref="Connect.SidecarRunner"/> over the composition of
-    /// the sidecar's parts (<see cref="Mesh.Sidecar.Hosting.SidecarHost.Create"/>); tests substitute their own.
+    /// the sidecar's parts (<see cref="Mesh.Sidecar.Hosting.SidecarHost.Create(Mesh.Sidecar.Hosting.SidecarOptions, Microsoft.Extensions.Logging.ILoggerFactory)"/>); tests substitute their own.
     /// </summary>
-    public Connect.ISidecarRunner SidecarRunner { get; init; } = new Connect.SidecarRunner(compose: null);
+    public Connect.ISidecarRunner SidecarRunner { get; init; } = new Connect.SidecarRunner(Mesh.Sidecar.Hosting.SidecarHost.Create);
 }

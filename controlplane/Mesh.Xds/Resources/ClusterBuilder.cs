@@ -75,7 +75,8 @@ internal static class ClusterBuilder
         var errors = new List<string>();
         var names = new HashSet<string>(StringComparer.Ordinal);
 
-        if (snapshot.Mode == ProxyMode.Sidecar && snapshot.Local is { } local)
+        // A proxy registered without a local service port (an ad-hoc outbound-only proxy) has no local app to reach.
+        if (snapshot.Mode == ProxyMode.Sidecar && snapshot.Local is { LocalPort: > 0 and <= 65535 } local)
         {
             clusters.Add(LocalApp(local, snapshot.Settings.LocalConnectTimeout));
             names.Add(Names.LocalAppCluster);

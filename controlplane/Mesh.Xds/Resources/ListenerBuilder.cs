@@ -82,6 +82,13 @@ internal static class ListenerBuilder
             return null;
         }
 
+        if (!ValidPort(local.LocalPort))
+        {
+            // Nothing to forward inbound traffic to: the proxy serves only its upstreams.
+            problems.Add($"public listener {name}: the proxy has no local service port; the listener is left out");
+            return null;
+        }
+
         var chain = new FilterChain();
         if (ChainEntries.IsHttpLike(local.Protocol))
         {

@@ -10,6 +10,9 @@ internal sealed partial class SidecarHost
     [LoggerMessage(Level = LogLevel.Information, Message = "ready: {Count} listeners bound from the first complete configuration")]
     private static partial void LogReady(ILogger logger, int count);
 
+    [LoggerMessage(Level = LogLevel.Debug, Message = "warming: {HeldBack}")]
+    private static partial void LogWarming(ILogger logger, string heldBack);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "applying listeners failed, retried with the next configuration: {Error}")]
     private static partial void LogApplyFailed(ILogger logger, string error);
 

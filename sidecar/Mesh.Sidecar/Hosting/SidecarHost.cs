@@ -50,7 +50,7 @@ internal sealed partial class SidecarHost : IAsyncDisposable
     private volatile bool _draining;
     private int _stopped;
 
-    /// <summary>Wires a host from built parts; <see cref="Create"/> is the usual way in.</summary>
+    /// <summary>Wires a host from built parts; <see cref="Create(SidecarOptions, ILoggerFactory)"/> is the usual way in.</summary>
     /// <param name="options">The proxy's options.</param>
     /// <param name="services">The served state, metrics and loggers the parts were built with.</param>
     /// <param name="accepted">The accepted (unwarmed) state the xDS client publishes to.</param>
@@ -86,6 +86,17 @@ internal sealed partial class SidecarHost : IAsyncDisposable
                 MaxBackoff = options.MaxReconnectBackoff,
             }, translator, accepted, _metrics, _loggerFactory.CreateLogger<AdsClient>());
     }
+
+    /// <summary>
+    /// Builds the sidecar with Mesh's data plane: the xDS translator, the cluster manager, the HTTP proxy and the
+    /// Kestrel listener manager, all reading the served (warmed) state.
+    /// </summary>
+    /// <exception cref="SidecarStartException">The options cannot be used (an unreadable CA file, a bad address).</exception>
+    public static SidecarHost Create(SidecarOptions options, ILoggerFactory loggerFactory) =>
+        Create(options, loggerFactory, new XdsTranslator(),
+            s => new ClusterManager(s.State, s.Metrics, s.LoggerFactory.CreateLogger<ClusterManager>()),
+            (s, clusters) => new HttpProxy(s.State, clusters, s.Metrics, s.LoggerFactory),
+            (s, clusters, http) => new ListenerManager(s.State, clusters, http, s.Metrics, s.LoggerFactory, s.Options.DrainTimeout));
 
     /// <summary>
     /// Builds the sidecar from its three data-plane parts. Each factory gets the <see cref="SidecarServices"/> (whose
@@ -214,31 +225,72 @@ internal sealed partial class SidecarHost : IAsyncDisposable
     }
 
     /// <summary>
-    /// Envoy's listener warming, applied to a whole state: a listener whose TLS secrets or RDS routes have not all
-    /// arrived is not served; if an earlier version of it was served, that version stays until the new one is warm
-    /// (its connections and requests keep working), otherwise it is left out.
+    /// Envoy's warming, applied to a whole state. A route configuration that names a cluster which has not arrived
+    /// (or, for an EDS cluster, whose endpoints have not) keeps its previously served version until it has, as Envoy's
+    /// ordered ADS updates and cluster warming ensure, so a split that adds a subset never answers "cluster not
+    /// found". A listener whose TLS secrets, RDS routes or TCP proxy cluster are not all there is not served; if an
+    /// earlier version of it was served, that version stays until the new one is warm (its connections and requests
+    /// keep working), otherwise it is left out.
     /// </summary>
     /// <param name="accepted">The accepted state.</param>
     /// <param name="previous">The state served before, or null.</param>
-    /// <param name="complete">Whether every accepted listener is warm.</param>
+    /// <param name="complete">Whether every accepted listener and route configuration is warm.</param>
     public static SidecarState Warm(SidecarState accepted, SidecarState? previous, out bool complete)
     {
         ArgumentNullException.ThrowIfNull(accepted);
         complete = true;
+        var served = accepted;
+        Dictionary<string, RouteTableConfig>? routes = null;
+        foreach (var (name, table) in accepted.Routes)
+        {
+            if (ClustersReady(table, accepted)) continue;
+            complete = false;
+            routes ??= new Dictionary<string, RouteTableConfig>(accepted.Routes, StringComparer.Ordinal);
+            if (previous is not null && previous.Routes.TryGetValue(name, out var old)) routes[name] = old;
+            else routes.Remove(name);
+        }
+
+        if (routes is not null)
+        {
+            served = served with { Routes = routes.ToFrozenDictionary(StringComparer.Ordinal) };
+            if (previous is not null) served = KeepReferencedClusters(served, previous);
+        }
+
         Dictionary<string, ListenerConfig>? listeners = null;
         foreach (var (name, listener) in accepted.Listeners)
         {
-            if (IsWarm(listener, accepted)) continue;
+            if (IsWarm(listener, served)) continue;
             complete = false;
             listeners ??= new Dictionary<string, ListenerConfig>(accepted.Listeners, StringComparer.Ordinal);
-            if (previous is not null && previous.Listeners.TryGetValue(name, out var old) && IsWarm(old, accepted)) listeners[name] = old;
+            if (previous is not null && previous.Listeners.TryGetValue(name, out var old) && IsWarm(old, served)) listeners[name] = old;
             else listeners.Remove(name);
         }
 
-        return listeners is null ? accepted : accepted with { Listeners = listeners.ToFrozenDictionary(StringComparer.Ordinal) };
+        return listeners is null ? served : served with { Listeners = listeners.ToFrozenDictionary(StringComparer.Ordinal) };
     }
 
-    /// <summary>Whether everything a listener needs from SDS and RDS is in <paramref name="state"/>.</summary>
+    /// <summary>What <see cref="Warm"/> served differently from what was accepted, for the debug log.</summary>
+    private static IEnumerable<string> HeldBack(SidecarState accepted, SidecarState served)
+    {
+        foreach (var (name, table) in accepted.Routes)
+        {
+            if (!served.Routes.TryGetValue(name, out var kept)) yield return $"route {name} (not served yet)";
+            else if (!ReferenceEquals(kept, table)) yield return $"route {name} (previous version)";
+        }
+
+        foreach (var (name, listener) in accepted.Listeners)
+        {
+            if (!served.Listeners.TryGetValue(name, out var kept)) yield return $"listener {name} (not served yet)";
+            else if (!ReferenceEquals(kept, listener)) yield return $"listener {name} (previous version)";
+        }
+
+        foreach (var name in served.Clusters.Keys)
+        {
+            if (!accepted.Clusters.ContainsKey(name)) yield return $"cluster {name} (kept for a previous route)";
+        }
+    }
+
+    /// <summary>Whether everything a listener needs from SDS, RDS and CDS/EDS is in <paramref name="state"/>.</summary>
     public static bool IsWarm(ListenerConfig listener, SidecarState state)
     {
         if (listener.Tls is { } tls)
@@ -247,7 +299,83 @@ internal sealed partial class SidecarHost : IAsyncDisposable
             if (tls.ValidationSecret is { } roots && !state.ValidationContexts.ContainsKey(roots)) return false;
         }
 
-        return listener.App is not HttpConnectionManagerConfig { RdsName: { } rds } || state.Routes.ContainsKey(rds);
+        return listener.App switch
+        {
+            HttpConnectionManagerConfig { RdsName: { } rds } => state.Routes.ContainsKey(rds),
+            TcpProxyConfig { Cluster: { } cluster } => ClusterReady(cluster, state),
+            TcpProxyConfig { WeightedClusters: { } weighted } => weighted.Clusters.All(c => ClusterReady(c.Name, state)),
+            _ => true,
+        };
+    }
+
+    /// <summary>
+    /// Make before break: a route configuration still served in its previous version may send to clusters the new
+    /// CDS response dropped (a split replaced the plain cluster); they stay, with their endpoints, until the new
+    /// route configuration that no longer names them is served.
+    /// </summary>
+    private static SidecarState KeepReferencedClusters(SidecarState served, SidecarState previous)
+    {
+        Dictionary<string, ClusterConfig>? clusters = null;
+        Dictionary<string, ClusterLoadAssignmentConfig>? endpoints = null;
+        var pending = new Queue<string>(served.Routes.Values.SelectMany(ClusterNames));
+        while (pending.TryDequeue(out var name))
+        {
+            var present = clusters is null ? served.Clusters.ContainsKey(name) : clusters.ContainsKey(name);
+            if (present || !previous.Clusters.TryGetValue(name, out var old)) continue;
+            clusters ??= new Dictionary<string, ClusterConfig>(served.Clusters, StringComparer.Ordinal);
+            clusters[name] = old;
+            // An aggregate's children go with it.
+            foreach (var child in old.AggregateClusters) pending.Enqueue(child);
+            var eds = old.EdsServiceName ?? old.Name;
+            if (old.Kind == ClusterKind.Eds && !served.Endpoints.ContainsKey(eds) && previous.Endpoints.TryGetValue(eds, out var assignment))
+            {
+                endpoints ??= new Dictionary<string, ClusterLoadAssignmentConfig>(served.Endpoints, StringComparer.Ordinal);
+                endpoints[eds] = assignment;
+            }
+        }
+
+        if (clusters is not null) served = served with { Clusters = clusters.ToFrozenDictionary(StringComparer.Ordinal) };
+        if (endpoints is not null) served = served with { Endpoints = endpoints.ToFrozenDictionary(StringComparer.Ordinal) };
+        return served;
+    }
+
+    private static IEnumerable<string> ClusterNames(RouteTableConfig table)
+    {
+        foreach (var host in table.VirtualHosts)
+        {
+            foreach (var route in host.Routes)
+            {
+                if (route.Action.Cluster is { } cluster) yield return cluster;
+                if (route.Action.WeightedClusters is { } weighted)
+                {
+                    foreach (var choice in weighted.Clusters) yield return choice.Name;
+                }
+            }
+        }
+    }
+
+    /// <summary>Whether every cluster a route configuration sends to is ready.</summary>
+    private static bool ClustersReady(RouteTableConfig table, SidecarState state)
+    {
+        foreach (var name in ClusterNames(table))
+        {
+            if (!ClusterReady(name, state)) return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>A cluster is ready once it and its endpoints (for EDS), or its children (for aggregate), have arrived.</summary>
+    private static bool ClusterReady(string name, SidecarState state, int depth = 0)
+    {
+        if (!state.Clusters.TryGetValue(name, out var cluster)) return false;
+        return cluster.Kind switch
+        {
+            ClusterKind.Eds => state.Endpoints.ContainsKey(cluster.EdsServiceName ?? cluster.Name),
+            // Aggregates do not nest in what Mesh emits; the depth bound keeps a malformed cycle finite.
+            ClusterKind.Aggregate => depth < 4 && cluster.AggregateClusters.All(child => ClusterReady(child, state, depth + 1)),
+            _ => true,
+        };
     }
 
     /// <summary>Follows the accepted state: warm it, serve it, bind its listeners; a failed bind waits for the next state.</summary>
@@ -262,6 +390,7 @@ internal sealed partial class SidecarHost : IAsyncDisposable
             {
                 seen = accepted;
                 var next = Warm(accepted, served, out var complete);
+                if (!complete && _logger.IsEnabled(LogLevel.Debug)) LogWarming(_logger, string.Join(", ", HeldBack(accepted, next)));
                 served = next;
                 _served.Publish(next);
                 try

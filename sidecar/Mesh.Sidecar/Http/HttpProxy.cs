@@ -114,7 +114,7 @@ internal sealed partial class HttpProxy : IHttpProxy, IDisposable
             var weighted = route.Action.WeightedClusters is { } set ? WeightedPicker.Pick(set) : null;
             var clusterName = weighted?.Name ?? route.Action.Cluster;
             exchange.Cluster = clusterName;
-            if (clusterName is null || _clusters.Find(clusterName) is null)
+            if (clusterName is null || !state.Clusters.ContainsKey(clusterName))
             {
                 await LocalReplyAsync(exchange, StatusCodes.Status503ServiceUnavailable, "cluster not found", "NC").ConfigureAwait(false);
                 return;
@@ -176,11 +176,11 @@ internal sealed partial class HttpProxy : IHttpProxy, IDisposable
 
         for (var attempt = 1; ; attempt++)
         {
-            var lease = _clusters.Pick(target.ClusterName, new LbContext(hash, exclude));
+            var lease = _clusters.Pick(target.State, target.ClusterName, new LbContext(hash, exclude));
             if (lease is null)
             {
                 _metrics.NoHealthyUpstream.With(target.ClusterName).Inc();
-                if (_clusters.Find(target.ClusterName) is null)
+                if (!target.State.Clusters.ContainsKey(target.ClusterName))
                 {
                     await LocalReplyAsync(exchange, StatusCodes.Status503ServiceUnavailable, "cluster not found", "NC").ConfigureAwait(false);
                 }
@@ -400,7 +400,11 @@ internal sealed partial class HttpProxy : IHttpProxy, IDisposable
         }
 
         var source = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false);
-        if (response.Content.Headers.ContentLength is null || streaming)
+        // A gRPC "trailers-only" answer (an error before any message) carries grpc-status in its one HEADERS frame,
+        // which must end the stream: starting the response early would split it into headers and empty trailers,
+        // and the client would see no status at all.
+        var trailersOnly = response.Headers.Contains("grpc-status");
+        if ((response.Content.Headers.ContentLength is null || streaming) && !trailersOnly)
         {
             // No length: a stream (gRPC, server-sent events) whose headers the client may be waiting for.
             await context.Response.StartAsync(token).ConfigureAwait(false);

@@ -74,18 +74,8 @@ internal sealed partial class TcpProxyHandler
         }
     }
 
-    private static string? ChooseCluster(TcpProxyConfig config)
-    {
-        if (config.WeightedClusters is not { TotalWeight: > 0 } weighted) return config.Cluster;
-        var point = Random.Shared.Next(weighted.TotalWeight);
-        foreach (var cluster in weighted.Clusters)
-        {
-            point -= cluster.Weight;
-            if (point < 0) return cluster.Name;
-        }
-
-        return weighted.Clusters.IsDefaultOrEmpty ? config.Cluster : weighted.Clusters[^1].Name;
-    }
+    private static string? ChooseCluster(TcpProxyConfig config) =>
+        config.WeightedClusters is { TotalWeight: > 0 } weighted ? WeightedPicker.Pick(weighted).Name : config.Cluster;
 
     /// <summary>Connects to an endpoint of the cluster; after a failure, once more to another endpoint when there is one.</summary>
     private async Task<(IEndpointLease?, UpstreamConnection?)> ConnectAsync(string cluster, string label, string connectionId, CancellationToken aborted)

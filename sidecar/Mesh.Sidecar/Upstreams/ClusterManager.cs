@@ -19,7 +19,7 @@ namespace Mesh.Sidecar.Upstreams;
 /// </summary>
 /// <remarks>
 /// Circuit breaking: when a cluster already has its maximum of requests in flight (its circuit breaker's
-/// <c>max_requests</c>, Envoy's 1,024 by default), <see cref="Pick"/> returns null as for a cluster without a serving
+/// <c>max_requests</c>, Envoy's 1,024 by default), <see cref="Pick(string, in LbContext)"/> returns null as for a cluster without a serving
 /// endpoint, and counts the refusal in <c>mesh_sidecar_upstream_overflow_total</c> so the two can be told apart.
 /// </remarks>
 internal sealed partial class ClusterManager : IClusterManager
@@ -46,10 +46,16 @@ internal sealed partial class ClusterManager : IClusterManager
     public ClusterConfig? Find(string cluster) => _state.Current.Clusters.GetValueOrDefault(cluster);
 
     /// <inheritdoc />
-    public IEndpointLease? Pick(string cluster, in LbContext context)
+    public IEndpointLease? Pick(string cluster, in LbContext context) => Pick(_state.Current, cluster, context);
+
+    /// <inheritdoc />
+    public IEndpointLease? Pick(SidecarState state, string cluster, in LbContext context)
     {
-        var state = _state.Current;
-        if (!ReferenceEquals(Volatile.Read(ref _pruned), state)) Prune(state);
+        ArgumentNullException.ThrowIfNull(state);
+        // Runtimes follow the current state; a request routed with an older one may briefly use a cluster the
+        // current state dropped, whose runtime is then rebuilt for it.
+        var current = _state.Current;
+        if (!ReferenceEquals(Volatile.Read(ref _pruned), current)) Prune(current);
         if (!state.Clusters.TryGetValue(cluster, out var config)) return null;
         if (config.Kind != ClusterKind.Aggregate) return PickIn(Runtime(config, state), context);
 

@@ -45,6 +45,12 @@ internal interface IClusterManager
     IEndpointLease? Pick(string cluster, in LbContext context);
 
     /// <summary>
+    /// Picks from <paramref name="cluster"/> as it is in <paramref name="state"/>: the state a request was routed
+    /// with, so a request routed just before an update that removes its cluster still finds it.
+    /// </summary>
+    IEndpointLease? Pick(SidecarState state, string cluster, in LbContext context) => Pick(cluster, context);
+
+    /// <summary>
     /// Opens a TCP connection to the lease's endpoint within the cluster's connect timeout and, for a TLS cluster,
     /// completes the handshake with the current leaf, the cluster's SNI and ALPN, verifying the peer against the
     /// current roots and the expected SPIFFE ids.

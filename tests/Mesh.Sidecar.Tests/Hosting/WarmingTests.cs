@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using Mesh.Sidecar.Config;
 using Mesh.Sidecar.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -10,7 +11,8 @@ public sealed class WarmingTests
     [Fact]
     public void Warm_TlsListenerWithoutSecrets_IsLeftOut()
     {
-        var accepted = SidecarState.Empty.WithListeners(States.Public, States.HttpUpstream with { App = new TcpProxyConfig("db", "db", null, null) });
+        var accepted = SidecarState.Empty.WithClusters(States.LocalApp, States.LocalApp with { Name = "db" })
+            .WithListeners(States.Public, States.HttpUpstream with { App = new TcpProxyConfig("db", "db", null, null) });
 
         var served = SidecarHost.Warm(accepted, null, out var complete);
 
@@ -33,9 +35,59 @@ public sealed class WarmingTests
     [Fact]
     public void Warm_EverythingPresent_ReturnsTheAcceptedStateItself()
     {
-        var accepted = SidecarState.Empty.WithSecrets().WithListeners(States.Public);
+        var accepted = SidecarState.Empty.WithSecrets().WithClusters(States.LocalApp).WithListeners(States.Public);
 
         Assert.Same(accepted, SidecarHost.Warm(accepted, null, out var complete));
+        Assert.True(complete);
+    }
+
+    [Fact]
+    public void Warm_TcpUpstreamWithoutItsClustersEndpoints_IsLeftOutUntilTheyArrive()
+    {
+        var eds = States.LocalApp with { Name = "db", Kind = ClusterKind.Eds, StaticEndpoints = [] };
+        var tcp = States.HttpUpstream with { App = new TcpProxyConfig("db", "db", null, null) };
+        var accepted = SidecarState.Empty.WithClusters(eds).WithListeners(tcp);
+        Assert.Empty(SidecarHost.Warm(accepted, null, out var complete).Listeners);
+        Assert.False(complete);
+
+        var withEndpoints = accepted with
+        {
+            Endpoints = new Dictionary<string, ClusterLoadAssignmentConfig> { ["db"] = new("db", []) }.ToFrozenDictionary(StringComparer.Ordinal),
+        };
+        Assert.Same(withEndpoints, SidecarHost.Warm(withEndpoints, null, out complete));
+        Assert.True(complete);
+    }
+
+    [Fact]
+    public void Warm_RouteNamingAClusterNotYetArrived_KeepsThePreviousRouteVersion()
+    {
+        static RouteTableConfig Table(params string[] clusters) => new("db", [new VirtualHostConfig("db", ["*"],
+            [new RouteConfig(new RouteMatchConfig(PathMatchKind.Prefix, "/", null, true, [], []),
+                new RouteActionConfig(null, new WeightedClusterSet([.. clusters.Select(c => new WeightedClusterConfig(c, 1, HeaderMutation.None, HeaderMutation.None))], clusters.Length),
+                    null, TimeSpan.FromSeconds(15), null, null, []), HeaderMutation.None, HeaderMutation.None)])]);
+        static SidecarState WithTable(SidecarState state, RouteTableConfig table) =>
+            state with { Routes = new Dictionary<string, RouteTableConfig> { ["db"] = table }.ToFrozenDictionary(StringComparer.Ordinal) };
+
+        var v1 = States.LocalApp with { Name = "v1" };
+        var previous = WithTable(SidecarState.Empty.WithClusters(v1).WithListeners(States.HttpUpstream), Table("v1"));
+        var split = Table("v1", "v2");
+        var accepted = WithTable(previous, split);
+
+        var served = SidecarHost.Warm(accepted, previous, out var complete);
+        Assert.False(complete);
+        Assert.Same(previous.Routes["db"], served.Routes["db"]);
+        Assert.Single(served.Listeners);
+
+        // The split's CDS replaced the plain cluster the previous route still sends to: it stays until the new route is served.
+        var plain = States.LocalApp with { Name = "db" };
+        var beforeSplit = WithTable(SidecarState.Empty.WithClusters(plain).WithListeners(States.HttpUpstream), Table("db"));
+        var splitClusters = WithTable(beforeSplit.WithClusters(v1), Table("db"));
+        var kept = SidecarHost.Warm(splitClusters, beforeSplit, out _);
+        Assert.Same(plain, kept.Clusters["db"]);
+        Assert.Same(beforeSplit.Routes["db"], kept.Routes["db"]);
+
+        var arrived = accepted.WithClusters(v1, States.LocalApp with { Name = "v2" });
+        Assert.Same(split, SidecarHost.Warm(arrived, served, out complete).Routes["db"]);
         Assert.True(complete);
     }
 

@@ -12,21 +12,15 @@ internal interface ISidecarRunner
 }
 
 /// <summary>
-/// Runs a <see cref="SidecarHost"/> made by a composition function (<see cref="SidecarHost.Create"/> with the
+/// Runs a <see cref="SidecarHost"/> made by a composition function (<see cref="SidecarHost.Create(SidecarOptions, ILoggerFactory)"/> with the
 /// translator, cluster manager, HTTP proxy and listener manager), logging to the console at the options' level.
 /// </summary>
-/// <param name="compose">Builds the host; null when this build carries no data plane to compose.</param>
-internal sealed class SidecarRunner(Func<SidecarOptions, ILoggerFactory, SidecarHost>? compose) : ISidecarRunner
+/// <param name="compose">Builds the host (<see cref="SidecarHost.Create(SidecarOptions, ILoggerFactory)"/>; tests pass fakes).</param>
+internal sealed class SidecarRunner(Func<SidecarOptions, ILoggerFactory, SidecarHost> compose) : ISidecarRunner
 {
     /// <inheritdoc/>
     public async Task<int> RunAsync(CliContext ctx, SidecarOptions options)
     {
-        if (compose is null)
-        {
-            ctx.Err.WriteLine("This build of mesh has no native sidecar data plane; use `mesh connect envoy` instead.");
-            return 1;
-        }
-
         using var loggerFactory = LoggerFactory.Create(b =>
         {
             b.ClearProviders();

@@ -212,15 +212,16 @@ public sealed class ConnectProxyCommandTests
     }
 
     [Fact]
-    public async Task SidecarRunner_NothingToCompose_SaysSoAndFails()
+    public async Task SidecarRunner_UnusableOptions_ReportsTheErrorAndFails()
     {
         var err = new StringWriter();
         var ctx = new CliContext(new StringWriter(), err, new StringReader(""), _ => null, CancellationToken.None);
 
-        var code = await new SidecarRunner(compose: null).RunAsync(ctx,
-            new SidecarOptions { ProxyId = "p", AgentGrpcAddress = new Uri("http://127.0.0.1:8502") });
+        var code = await new SidecarRunner(Mesh.Sidecar.Hosting.SidecarHost.Create).RunAsync(ctx,
+            new SidecarOptions { ProxyId = "p", AgentGrpcAddress = new Uri("http://127.0.0.1:8502"), AgentCaFile = "/nonexistent/ca.pem" });
 
         Assert.Equal(1, code);
-        Assert.Contains("no native sidecar data plane", err.ToString());
+        Assert.StartsWith("Error starting the sidecar proxy: ", err.ToString());
+        Assert.Contains("/nonexistent/ca.pem", err.ToString());
     }
 }

@@ -1,6 +1,7 @@
-using Mesh.Sidecar.Http;
+using Mesh.Sidecar.Upstreams;
+using Mesh.Sidecar.Tests.Http;
 
-namespace Mesh.Sidecar.Tests.Http;
+namespace Mesh.Sidecar.Tests.Upstreams;
 
 public class WeightedPickerTests
 {

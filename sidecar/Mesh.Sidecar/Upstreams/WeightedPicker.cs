@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using Mesh.Sidecar.Config;
 
-namespace Mesh.Sidecar.Http;
+namespace Mesh.Sidecar.Upstreams;
 
 /// <summary>
 /// Picks from a <see cref="WeightedClusterSet"/> exactly in proportion over time: each set instance gets a
