@@ -86,7 +86,7 @@ public sealed class ClusterBuilderTests
     [Fact]
     public void Build_NoUpstreamSettings_ResolverTimeout_NoBreakersNoOutlierDetection()
     {
-        var db = Named(Clusters(Sidecar([DbUpstream() with { ConnectTimeout = null, Limits = null, PassiveHealthCheck = null }])), Sni("db.default.dc1"));
+        var db = Named(Clusters(SnapshotFixtures.Sidecar([DbUpstream() with { ConnectTimeout = null, Limits = null, PassiveHealthCheck = null }])), Sni("db.default.dc1"));
 
         Assert.Equal(TimeSpan.FromSeconds(5), db.ConnectTimeout.ToTimeSpan());
         Assert.Null(db.CircuitBreakers);
@@ -154,7 +154,7 @@ public sealed class ClusterBuilderTests
     [Fact]
     public void Build_TwoUpstreamsSameTarget_OneCluster()
     {
-        var clusters = Clusters(Sidecar([DbUpstream(), DbUpstream() with { Name = "db-again", BindPort = 9999, ConnectTimeout = TimeSpan.FromSeconds(9) }]));
+        var clusters = Clusters(SnapshotFixtures.Sidecar([DbUpstream(), DbUpstream() with { Name = "db-again", BindPort = 9999, ConnectTimeout = TimeSpan.FromSeconds(9) }]));
 
         var db = Named(clusters, Sni("db.default.dc1"));
         Assert.Equal(TimeSpan.FromMilliseconds(1500), db.ConnectTimeout.ToTimeSpan());

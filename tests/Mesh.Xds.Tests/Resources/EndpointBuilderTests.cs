@@ -74,7 +74,7 @@ public sealed class EndpointBuilderTests
     [Fact]
     public void Assignment_MissingTargetEntry_TreatedAsEmpty()
     {
-        var snapshot = Sidecar([DbUpstream() with { Endpoints = new Dictionary<string, EndpointGroup>() }]);
+        var snapshot = SnapshotFixtures.Sidecar([DbUpstream() with { Endpoints = new Dictionary<string, EndpointGroup>() }]);
 
         Assert.Empty(Assert.Single(EndpointBuilder.Build(snapshot)).Endpoints);
     }
@@ -107,7 +107,7 @@ public sealed class EndpointBuilderTests
     public void Build_CustomAssign_CalledWithTheSharedGroupObject()
     {
         var shared = SnapshotFixtures.Group(new ServiceEndpoint("10.9.9.9", 1, true, 1));
-        var snapshot = Sidecar([DbUpstream() with { Endpoints = new Dictionary<string, EndpointGroup> { ["db.default.dc1"] = shared } }]);
+        var snapshot = SnapshotFixtures.Sidecar([DbUpstream() with { Endpoints = new Dictionary<string, EndpointGroup> { ["db.default.dc1"] = shared } }]);
         var calls = new List<(string, EndpointGroup)>();
         var memo = new ClusterLoadAssignment { ClusterName = "memo" };
 

@@ -22,7 +22,7 @@ public sealed class RouteBuilderTests
     [Fact]
     public void Build_OnePerHttpLikeUpstream_NamedAfterTheUpstream_OneWildcardHost()
     {
-        var routes = RouteBuilder.Build(Sidecar([DbUpstream(), ApiUpstream(), GreeterUpstream()]));
+        var routes = RouteBuilder.Build(SnapshotFixtures.Sidecar([DbUpstream(), ApiUpstream(), GreeterUpstream()]));
 
         Assert.Equal(["api", "greeter"], routes.Select(r => r.Name));
         Assert.All(routes, r =>

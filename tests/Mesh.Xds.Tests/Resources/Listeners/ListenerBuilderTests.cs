@@ -131,7 +131,7 @@ public sealed class ListenerBuilderTests
     [InlineData("grpc")]
     public void Build_Http2LikeLocal_Http2CodecAndH2Alpn(string protocol)
     {
-        var result = Build(Sidecar("greeter", protocol));
+        var result = Build(ListenerFixtures.Sidecar("greeter", protocol));
 
         var chain = Assert.Single(result.Listeners[0].FilterChains);
         var hcm = Hcm(Assert.Single(chain.Filters));
@@ -156,7 +156,7 @@ public sealed class ListenerBuilderTests
     [Fact]
     public void Build_NoServiceAddress_PublicListenerOnAllInterfaces()
     {
-        var listener = Build(Sidecar("counting", "tcp", address: "")).Listeners[0];
+        var listener = Build(ListenerFixtures.Sidecar("counting", "tcp", address: "")).Listeners[0];
 
         Assert.Equal("public_listener:0.0.0.0:21000", listener.Name);
         Assert.Equal("0.0.0.0", listener.Address.SocketAddress.Address);
@@ -165,7 +165,7 @@ public sealed class ListenerBuilderTests
     [Fact]
     public void Build_OnlyPortOverridden_KeepsTheServiceAddress()
     {
-        var snapshot = Sidecar("counting", "tcp") with { Settings = ProxySettings.Default with { BindPort = 20001 } };
+        var snapshot = ListenerFixtures.Sidecar("counting", "tcp") with { Settings = ProxySettings.Default with { BindPort = 20001 } };
 
         Assert.Equal("public_listener:10.0.0.5:20001", Build(snapshot).Listeners[0].Name);
     }
@@ -173,7 +173,7 @@ public sealed class ListenerBuilderTests
     [Fact]
     public void Build_UpstreamOnOtherBindAddress_ListenerNamedAndBoundThere()
     {
-        var snapshot = Sidecar("dashboard", "tcp") with { Upstreams = [Upstream("counting", 9001, "tcp", Chain("counting"), "127.0.0.9")] };
+        var snapshot = ListenerFixtures.Sidecar("dashboard", "tcp") with { Upstreams = [Upstream("counting", 9001, "tcp", Chain("counting"), "127.0.0.9")] };
 
         var listener = Build(snapshot).Listeners[1];
 
@@ -184,7 +184,7 @@ public sealed class ListenerBuilderTests
     [Fact]
     public void Build_UpstreamWithoutBindAddress_LoopbackInNameAndAddress()
     {
-        var snapshot = Sidecar("dashboard", "tcp") with { Upstreams = [Upstream("counting", 9001, "tcp", Chain("counting"), bindAddress: "")] };
+        var snapshot = ListenerFixtures.Sidecar("dashboard", "tcp") with { Upstreams = [Upstream("counting", 9001, "tcp", Chain("counting"), bindAddress: "")] };
 
         var listener = Build(snapshot).Listeners[1];
 
