@@ -173,7 +173,8 @@ internal sealed partial class XdsTranslator
         switch (common.ValidationContextTypeCase)
         {
             case CommonTlsContext.ValidationContextTypeOneofCase.None:
-                break;
+                // Envoy would connect without verifying the peer; a mesh proxy never does.
+                throw Fail(path, "no validation context: the peer certificate could not be verified");
             case CommonTlsContext.ValidationContextTypeOneofCase.ValidationContextSdsSecretConfig:
                 validation = SdsName(common.ValidationContextSdsSecretConfig, At(path, "validation_context_sds_secret_config"));
                 break;
@@ -185,10 +186,8 @@ internal sealed partial class XdsTranslator
                 if (combined.DefaultValidationContext is { } defaults) sans = ExpectedSans(defaults, At(combinedPath, "default_validation_context"));
                 break;
             case CommonTlsContext.ValidationContextTypeOneofCase.ValidationContext:
-                // Inline SAN checks without trust are fine; the trust itself must stream as a secret.
-                if (common.ValidationContext.TrustedCa is not null) throw Fail(At(path, "validation_context"), "trusted_ca must come from SDS");
-                sans = ExpectedSans(common.ValidationContext, At(path, "validation_context"));
-                break;
+                // SAN checks without a trust bundle would accept any self-signed certificate naming the right SAN.
+                throw Fail(At(path, "validation_context"), "an inline validation context has no trust bundle; the trust must come from SDS (validation_context_sds_secret_config or combined_validation_context)");
             default:
                 throw Fail(path, $"{Snake(common.ValidationContextTypeCase.ToString())} is not supported");
         }

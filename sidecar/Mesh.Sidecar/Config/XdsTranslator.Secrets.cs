@@ -13,7 +13,7 @@ internal sealed partial class XdsTranslator
     /// Replaces every secret: SDS sends certificates and trust bundles as one type, so both maps are rebuilt from the
     /// response, and a name may stand for only one secret.
     /// </summary>
-    private static SidecarState ApplySecrets(SidecarState current, IReadOnlyList<Any> resources)
+    private SidecarState ApplySecrets(SidecarState current, IReadOnlyList<Any> resources)
     {
         var all = Translate(resources, TypeUrls.Secret, "secret", Secret.Parser, s => s.Name, TranslateSecret);
         var certificates = new Dictionary<string, CertificateSecret>(StringComparer.Ordinal);

@@ -16,11 +16,23 @@ namespace Mesh.Sidecar.Config;
 /// <summary>
 /// Translates Mesh's xDS resources (listeners, clusters, load assignments, route configurations, secrets) into the
 /// sidecar's immutable model. It accepts exactly the shapes the control plane emits and refuses anything else with a
-/// message naming the resource and the field, which becomes the NACK's <c>error_detail</c>. Stateless and pure: the
-/// same input gives the same state, and a refused response leaves <c>current</c> as it was.
+/// message naming the resource and the field, which becomes the NACK's <c>error_detail</c>. A refused response
+/// leaves <c>current</c> as it was.
 /// </summary>
+/// <remarks>
+/// A resource whose bytes are the same as in the last accepted response of its type keeps its translated instance.
+/// The data plane keys runtime state on those instances (a cluster's connection pool and load balancer, a secret's
+/// TLS context), so an xDS push that changes one cluster does not reset every other cluster's pool, and an unchanged
+/// certificate is not parsed again. One instance serves one ADS stream; <see cref="Apply"/> is not called concurrently.
+/// </remarks>
 internal sealed partial class XdsTranslator : IResourceTranslator
 {
+    /// <summary>Per type URL: each accepted resource's bytes and its translation.</summary>
+    private readonly Dictionary<string, Dictionary<string, (ByteString Bytes, object Model)>> _accepted = new(StringComparer.Ordinal);
+
+    /// <summary>The translations of the response being applied; committed to <see cref="_accepted"/> only on success.</summary>
+    private Dictionary<string, (ByteString Bytes, object Model)>? _pending;
+
     /// <summary>
     /// The longest a configured regex may run on one value. Envoy uses RE2 (linear time); .NET's backtracking engine
     /// can blow up on hostile patterns, and a timeout turns that into a failed match instead of a stuck request.
@@ -39,7 +51,8 @@ internal sealed partial class XdsTranslator : IResourceTranslator
         ArgumentNullException.ThrowIfNull(current);
         ArgumentNullException.ThrowIfNull(typeUrl);
         ArgumentNullException.ThrowIfNull(resources);
-        return typeUrl switch
+        _pending = new Dictionary<string, (ByteString, object)>(resources.Count, StringComparer.Ordinal);
+        var next = typeUrl switch
         {
             TypeUrls.Listener => current with { Listeners = Translate(resources, typeUrl, "listener", Envoy.Config.Listener.V3.Listener.Parser, l => l.Name, TranslateListener) },
             TypeUrls.Cluster => current with { Clusters = Translate(resources, typeUrl, "cluster", Envoy.Config.Cluster.V3.Cluster.Parser, c => c.Name, TranslateCluster) },
@@ -48,26 +61,40 @@ internal sealed partial class XdsTranslator : IResourceTranslator
             TypeUrls.Secret => ApplySecrets(current, resources),
             _ => throw new XdsConfigException($"type url \"{typeUrl}\" is not supported"),
         };
+        _accepted[typeUrl] = _pending;
+        _pending = null;
+        return next;
     }
 
     /// <summary>
     /// Unpacks and translates every resource of one type, refusing a resource of another type, a resource without a
     /// name, and a name given twice (Envoy refuses duplicates too).
     /// </summary>
-    private static FrozenDictionary<string, TModel> Translate<TProto, TModel>(IReadOnlyList<Any> resources, string typeUrl, string kind,
+    private FrozenDictionary<string, TModel> Translate<TProto, TModel>(IReadOnlyList<Any> resources, string typeUrl, string kind,
         MessageParser<TProto> parser, Func<TProto, string> nameOf, Func<TProto, TModel> translate)
-        where TProto : IMessage<TProto>
+        where TProto : IMessage<TProto> where TModel : class
     {
         var result = new Dictionary<string, TModel>(resources.Count, StringComparer.Ordinal);
+        _accepted.TryGetValue(typeUrl, out var previous);
         for (var i = 0; i < resources.Count; i++)
         {
             var proto = Unpack(resources[i], i, typeUrl, kind, parser);
             var name = nameOf(proto);
             if (name.Length == 0) throw new XdsConfigException($"{kind} resource {i}: the name is empty");
             if (result.ContainsKey(name)) throw new XdsConfigException($"{kind} \"{name}\": the response names it more than once");
+            var bytes = resources[i].Value;
+            if (previous is not null && previous.TryGetValue(name, out var last) && last.Bytes.Equals(bytes) && last.Model is TModel same)
+            {
+                result.Add(name, same);
+                _pending![name] = last;
+                continue;
+            }
+
             try
             {
-                result.Add(name, translate(proto));
+                var model = translate(proto);
+                result.Add(name, model);
+                _pending![name] = (bytes, model);
             }
             catch (FieldException e)
             {

@@ -68,7 +68,9 @@ internal static class UpstreamTls
     {
         if (certificate is null) return "the peer presented no certificate";
         var leaf = certificate as X509Certificate2 ?? new X509Certificate2(certificate);
-        if (roots is not null && TrustVerifier.Verify(leaf, roots.Roots, chain?.ChainPolicy.ExtraStore) is { } reason)
+        // Without a trust bundle nothing proves who the peer is: a SAN alone can be self-signed by anyone.
+        if (roots is null) return "no trust bundle (validation context) to verify the peer against";
+        if (TrustVerifier.Verify(leaf, roots.Roots, chain?.ChainPolicy.ExtraStore) is { } reason)
         {
             return $"the peer certificate is not trusted: {reason}";
         }

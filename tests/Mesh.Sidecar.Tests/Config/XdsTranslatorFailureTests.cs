@@ -413,4 +413,49 @@ public class XdsTranslatorFailureTests
         Assert.Equal(["counting:127.0.0.1:5000", PublicListener], good.Listeners.Keys.Order(StringComparer.Ordinal));
         Assert.IsType<TcpProxyConfig>(good.Listeners[PublicListener].App);
     }
+
+    [Fact]
+    public void Apply_UpstreamTlsWithInlineSansButNoTrust_IsRefused()
+    {
+        var cluster = DbCluster(out var name);
+        var tls = cluster.TransportSocket.TypedConfig.Unpack<UpstreamTlsContext>();
+        var sans = tls.CommonTlsContext.CombinedValidationContext.DefaultValidationContext;
+        tls.CommonTlsContext.ValidationContext = sans;
+        cluster.TransportSocket.TypedConfig = Any.Pack(tls);
+
+        var error = TranslatorFixture.Error(TypeUrls.Cluster, cluster);
+
+        Assert.StartsWith($"cluster \"{name}\": ", error);
+        Assert.Contains("no trust bundle", error);
+    }
+
+    [Fact]
+    public void Apply_UpstreamTlsWithoutValidation_IsRefused()
+    {
+        var cluster = DbCluster(out _);
+        var tls = cluster.TransportSocket.TypedConfig.Unpack<UpstreamTlsContext>();
+        tls.CommonTlsContext.CombinedValidationContext = null;
+        cluster.TransportSocket.TypedConfig = Any.Pack(tls);
+
+        Assert.Contains("could not be verified", TranslatorFixture.Error(TypeUrls.Cluster, cluster));
+    }
+
+    [Fact]
+    public void Apply_SameResourceAgain_KeepsItsTranslation_AndAChangedOneGetsANewOne()
+    {
+        var translator = new XdsTranslator();
+        var db = DbCluster(out var name);
+        var first = translator.Apply(SidecarState.Empty, TypeUrls.Cluster, [Any.Pack(db)]);
+        var again = translator.Apply(first, TypeUrls.Cluster, [Any.Pack(db)]);
+        Assert.Same(first.Clusters[name], again.Clusters[name]);
+
+        // A refused response commits nothing: the next good one still reuses the accepted instance.
+        Assert.Throws<XdsConfigException>(() => translator.Apply(again, TypeUrls.Cluster, [Any.Pack(db), Any.Pack(db)]));
+        var changed = db.Clone();
+        changed.ConnectTimeout = new Duration { Seconds = 7 };
+        var next = translator.Apply(again, TypeUrls.Cluster, [Any.Pack(changed)]);
+        Assert.NotSame(first.Clusters[name], next.Clusters[name]);
+        Assert.Equal(TimeSpan.FromSeconds(7), next.Clusters[name].ConnectTimeout);
+        Assert.Same(next.Clusters[name], translator.Apply(next, TypeUrls.Cluster, [Any.Pack(changed)]).Clusters[name]);
+    }
 }

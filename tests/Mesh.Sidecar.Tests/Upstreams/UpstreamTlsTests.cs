@@ -169,3 +169,22 @@ public class UpstreamTlsTests
         }
     }
 }
+
+public sealed class UpstreamPeerCheckTests
+{
+    [Fact]
+    public void CheckPeer_NoTrustBundle_RefusesEvenAMatchingSan()
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=db", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var san = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+        san.AddUri(new Uri("spiffe://t.consul/ns/default/dc/dc1/svc/db"));
+        request.CertificateExtensions.Add(san.Build());
+        using var selfSigned = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddHours(1));
+
+        var failure = Mesh.Sidecar.Tls.UpstreamTls.CheckPeer(selfSigned, null, null, ["spiffe://t.consul/ns/default/dc/dc1/svc/db"]);
+
+        Assert.NotNull(failure);
+        Assert.Contains("no trust bundle", failure);
+    }
+}
