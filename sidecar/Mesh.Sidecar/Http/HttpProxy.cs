@@ -128,6 +128,31 @@ internal sealed partial class HttpProxy : IHttpProxy, IDisposable
             // The downstream went away; there is nobody to answer.
             exchange.AddFlag("DC");
         }
+        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            // The route's deadline fired outside an upstream attempt: during a retry's back-off or a body read.
+            exchange.AddFlag("UT");
+            if (!context.Response.HasStarted)
+            {
+                await LocalReplyAsync(exchange, StatusCodes.Status504GatewayTimeout, "upstream request timeout", "UT").ConfigureAwait(false);
+            }
+            else
+            {
+                context.Abort();
+            }
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // A malformed or short request body is the client's error: a 400, not an error in the proxy's log.
+            if (!context.Response.HasStarted)
+            {
+                await LocalReplyAsync(exchange, StatusCodes.Status400BadRequest, $"bad request: {ex.Message}", "DPE").ConfigureAwait(false);
+            }
+            else
+            {
+                context.Abort();
+            }
+        }
         catch (Exception ex)
         {
             Log.RequestFailed(_logger, listenerName, ex);
@@ -203,7 +228,19 @@ internal sealed partial class HttpProxy : IHttpProxy, IDisposable
             }
 
             var forwarder = _pool.Acquire(lease.Cluster);
-            var outcome = await SendAsync(exchange, target, lease, forwarder, body, upgrading, token, deadline).ConfigureAwait(false);
+            AttemptOutcome outcome;
+            try
+            {
+                outcome = await SendAsync(exchange, target, lease, forwarder, body, upgrading, token, deadline).ConfigureAwait(false);
+            }
+            catch
+            {
+                // Whatever escaped the attempt, the endpoint's active count and the forwarder's reference go back.
+                lease.Dispose();
+                forwarder.Release();
+                throw;
+            }
+
             if (outcome.Response is { } response)
             {
                 var status = (int)response.StatusCode;
@@ -515,6 +552,7 @@ internal sealed partial class HttpProxy : IHttpProxy, IDisposable
         _hot.Request(statPrefix, exchange.Cluster ?? string.Empty, code);
         if (exchange.Body is { } streamed) exchange.BytesReceived += streamed.BytesCopied;
         span.Complete(code, exchange.Cluster, exchange.UpstreamHost, exchange.Flags);
+        if (!_accessLog.IsEnabled(LogLevel.Information)) return;
         var request = context.Request;
         AccessLog.Write(_accessLog, listenerName, new AccessLogEntry(
             request.Method,

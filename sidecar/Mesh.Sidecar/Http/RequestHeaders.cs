@@ -61,6 +61,15 @@ internal static class RequestHeaders
     /// <summary>Adds a header to the message, or to its content when it is a content header.</summary>
     public static void AddRequestHeader(HttpRequestMessage message, string name, StringValues values)
     {
+        // The single-value overload avoids boxing the StringValues and enumerating it: nearly every header has one value.
+        if (values.Count == 1)
+        {
+            var value = values[0];
+            if (message.Headers.TryAddWithoutValidation(name, value)) return;
+            message.Content?.Headers.TryAddWithoutValidation(name, value);
+            return;
+        }
+
         if (message.Headers.TryAddWithoutValidation(name, (IEnumerable<string>)values!)) return;
         message.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string>)values!);
     }

@@ -22,7 +22,7 @@ internal static class UpgradeForwarder
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var activity = new ActivityClock();
         using var idle = idleTimeout is { } limit && limit > TimeSpan.Zero
-            ? new Timer(_ => { if (activity.IdleFor() >= limit) stop.Cancel(); }, null, limit, limit / 2)
+            ? new Timer(_ => CancelIfIdle(activity, limit, stop), null, limit, limit / 2)
             : null;
 
         var up = CopyAsync(downstream, upstream, activity, stop.Token);
@@ -33,6 +33,22 @@ internal static class UpgradeForwarder
         var fromDownstream = await Settle(up).ConfigureAwait(false);
         var fromUpstream = await Settle(down).ConfigureAwait(false);
         return new Totals(fromDownstream, fromUpstream);
+    }
+
+    /// <summary>
+    /// The idle timer's tick. Disposing a timer does not wait for a tick already running, so one may land after the
+    /// tunnel ended and <paramref name="stop"/> is disposed; that must not throw on a pool thread (it would end the process).
+    /// </summary>
+    private static void CancelIfIdle(ActivityClock activity, TimeSpan limit, CancellationTokenSource stop)
+    {
+        if (activity.IdleFor() < limit) return;
+        try
+        {
+            stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
     }
 
     private static async Task<long> Settle(Task<long> copy)

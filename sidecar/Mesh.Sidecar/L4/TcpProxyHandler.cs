@@ -120,6 +120,11 @@ internal sealed partial class TcpProxyHandler
                 lease.Dispose();
                 return (null, null);
             }
+            catch
+            {
+                lease.Dispose();
+                throw;
+            }
         }
 
         return (null, null);

@@ -150,6 +150,12 @@ internal sealed partial class ClusterManager : IClusterManager
             await DisposeQuietly(stream, socket).ConfigureAwait(false);
             throw;
         }
+        catch (Exception ex)
+        {
+            // Anything else (a certificate the platform cannot load, say) still frees the socket and is a failed connect.
+            await DisposeQuietly(stream, socket).ConfigureAwait(false);
+            throw Fail(runtime, $"cluster {cluster.Name}: {step} with {address} failed: {ex.Message}", ex);
+        }
     }
 
     private UpstreamConnectException Fail(ClusterRuntime runtime, string message, Exception? inner)

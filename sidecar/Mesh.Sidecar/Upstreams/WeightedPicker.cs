@@ -13,6 +13,9 @@ internal static class WeightedPicker
 {
     private static readonly ConditionalWeakTable<WeightedClusterSet, Sequence> Sequences = new();
 
+    /// <summary>The longest pick order kept per weighted set.</summary>
+    private const int MaxOrder = 10_000;
+
     /// <summary>The next cluster of <paramref name="set"/>.</summary>
     public static WeightedClusterConfig Pick(WeightedClusterSet set)
     {
@@ -27,12 +30,25 @@ internal static class WeightedPicker
         foreach (var w in weights) divisor = Gcd(divisor, Math.Max(w, 0));
         if (divisor == 0) return [];
         var reduced = new int[weights.Count];
-        var total = 0;
+        long sum = 0;
         for (var i = 0; i < reduced.Length; i++)
         {
             reduced[i] = Math.Max(weights[i], 0) / divisor;
-            total += reduced[i];
+            sum += reduced[i];
         }
+
+        if (sum > MaxOrder)
+        {
+            // Weights from xDS may sum to anything up to uint32; scale them onto 10,000 steps (Consul's own
+            // resolution, 0.01 %) so the order stays small, keeping every non-zero weight non-zero.
+            for (var i = 0; i < reduced.Length; i++)
+            {
+                if (reduced[i] > 0) reduced[i] = (int)Math.Max(1, reduced[i] * (long)MaxOrder / sum);
+            }
+        }
+
+        var total = 0;
+        foreach (var r in reduced) total += r;
 
         // Nginx's smooth weighted round robin: each step every choice gains its weight, the largest current value
         // wins and gives back the total. Over `total` steps each choice wins exactly its weight times.

@@ -45,3 +45,18 @@ public class WeightedPickerTests
         Assert.Equal(1000, b);
     }
 }
+
+public class WeightedPickerLimitTests
+{
+    [Fact]
+    public void BuildOrder_HugeWeights_ScaledToTenThousandStepsKeepingTheRatio()
+    {
+        var order = WeightedPicker.BuildOrder([int.MaxValue - 1, (int.MaxValue - 1) / 3, 1]);
+
+        Assert.True(order.Length <= 10_002, $"order of {order.Length} steps");
+        Assert.Contains(2, order);
+        var first = order.Count(i => i == 0);
+        var second = order.Count(i => i == 1);
+        Assert.InRange(first / (double)second, 2.9, 3.1);
+    }
+}
