@@ -169,8 +169,14 @@ internal sealed partial class XdsTranslator
 
         var rbac = HttpFiltersConfig(hcm, path);
         var tracing = hcm.Tracing is { } t ? Tracing(t, At(path, "tracing")) : null;
-        var forward = hcm.ForwardClientCertDetails is HttpConnectionManager.Types.ForwardClientCertDetails.AppendForward
-            or HttpConnectionManager.Types.ForwardClientCertDetails.SanitizeSet;
+        // Mesh asks for APPEND_FORWARD. SANITIZE_SET would have to drop what the client sent, and ALWAYS_FORWARD_ONLY
+        // to pass it on unchecked; the proxy implements neither, so they are refused rather than run as append.
+        var forward = hcm.ForwardClientCertDetails switch
+        {
+            HttpConnectionManager.Types.ForwardClientCertDetails.AppendForward => true,
+            HttpConnectionManager.Types.ForwardClientCertDetails.Sanitize => false,
+            var other => throw Fail(At(path, "forward_client_cert_details"), $"{Snake(other.ToString()).ToUpperInvariant()} is not supported (APPEND_FORWARD and SANITIZE are)"),
+        };
         return new HttpConnectionManagerConfig(hcm.StatPrefix, codec, inline, rds, rbac, tracing, forward);
     }
 

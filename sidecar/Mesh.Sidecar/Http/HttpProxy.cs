@@ -171,6 +171,18 @@ internal sealed partial class HttpProxy : IHttpProxy, IDisposable
         }
     }
 
+    /// <summary>Moves a deadline that a body callback may touch after the request ended (and disposed it).</summary>
+    private static void ExtendDeadline(CancellationTokenSource deadline, TimeSpan after)
+    {
+        try
+        {
+            deadline.CancelAfter(after);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
     /// <summary>Disposes the per-cluster invokers and their connections.</summary>
     public void Dispose() => _pool.Dispose();
 
@@ -190,11 +202,19 @@ internal sealed partial class HttpProxy : IHttpProxy, IDisposable
         using var deadline = timeout > TimeSpan.Zero || action.IdleTimeout is not null
             ? CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted)
             : null;
-        if (timeout > TimeSpan.Zero) deadline!.CancelAfter(timeout);
+        // A stream (gRPC, upgrade) has the route timeout for its response headers from the start; an ordinary request
+        // from the end of its body, as Envoy does, so a long upload is not cut off while it is still sending.
+        if (timeout > TimeSpan.Zero && streaming) deadline!.CancelAfter(timeout);
         var token = deadline?.Token ?? context.RequestAborted;
 
         var body = await PrepareBodyAsync(context, action.Retry is not null, token).ConfigureAwait(false);
         exchange.Body = body;
+        if (timeout > TimeSpan.Zero && !streaming)
+        {
+            if (body.Streaming is { } upload) upload.OnCompleted = () => ExtendDeadline(deadline!, timeout);
+            else deadline!.CancelAfter(timeout);
+        }
+
         var hash = action.HashPolicies.IsEmpty ? null : RequestHash.Compute(action.HashPolicies, target.View, context.Connection.RemoteIpAddress?.ToString());
         var maxAttempts = 1 + Math.Max(action.Retry?.NumRetries ?? 0, 0);
         IPEndPoint? exclude = null;
@@ -417,8 +437,13 @@ internal sealed partial class HttpProxy : IHttpProxy, IDisposable
     {
         var context = exchange.Context;
         var idle = target.Route.Action.IdleTimeout is { } idleTimeout && idleTimeout > TimeSpan.Zero ? idleTimeout : (TimeSpan?)null;
-        // Streams (gRPC, upgrades) are timed by inactivity from here on, not by their total length.
+        // Streams (gRPC, upgrades) are timed by inactivity from here on, not by their total length; the client's
+        // messages count as activity as much as the server's.
         if (streaming) deadline?.CancelAfter(idle ?? Timeout.InfiniteTimeSpan);
+        if (streaming && idle is { } clientIdle && deadline is not null && exchange.Body?.Streaming is { } requestStream)
+        {
+            requestStream.OnProgress = () => ExtendDeadline(deadline, clientIdle);
+        }
 
         var switching = upgrading && response.StatusCode == HttpStatusCode.SwitchingProtocols;
         RequestHeaders.CopyResponseHeaders(response, context.Response, switching);

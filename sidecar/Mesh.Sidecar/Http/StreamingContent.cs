@@ -15,6 +15,12 @@ internal sealed class StreamingContent(Stream source, long? length) : HttpConten
     /// <summary>Bytes copied so far.</summary>
     public long BytesCopied { get; private set; }
 
+    /// <summary>Called after each chunk reaches the upstream (a stream's idle timer counts the client's activity too).</summary>
+    public Action? OnProgress { get; set; }
+
+    /// <summary>Called once the whole body has reached the upstream (the route timeout starts there, as in Envoy).</summary>
+    public Action? OnCompleted { get; set; }
+
     /// <summary>True once the upstream started reading the body: from then on the request cannot be retried.</summary>
     public bool Started => Volatile.Read(ref _started) != 0;
 
@@ -34,7 +40,10 @@ internal sealed class StreamingContent(Stream source, long? length) : HttpConten
                 await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                 await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
                 BytesCopied += read;
+                OnProgress?.Invoke();
             }
+
+            OnCompleted?.Invoke();
         }
         finally
         {

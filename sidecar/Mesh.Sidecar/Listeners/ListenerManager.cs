@@ -243,8 +243,12 @@ internal sealed partial class ListenerManager : IListenerManager
         limits.MaxConcurrentConnections = null;
         limits.MaxConcurrentUpgradedConnections = null;
         limits.MaxRequestBodySize = null;
+        // A request body may pause for as long as its sender likes (a gRPC client stream), so no rate applies to it.
         limits.MinRequestBodyDataRate = null;
-        limits.MinResponseDataRate = null;
+        // A client that stops reading while a response waits for it would otherwise hold the request, its upstream
+        // connection and its endpoint slot forever; after five minutes without progress it is cut off (Envoy's
+        // default stream idle timeout is five minutes too). Only time with data pending counts.
+        limits.MinResponseDataRate = new MinDataRate(bytesPerSecond: 1, gracePeriod: TimeSpan.FromMinutes(5));
         // Envoy's HTTP connection manager idle timeout is 1 h; its header limit 60 KiB.
         limits.KeepAliveTimeout = TimeSpan.FromHours(1);
         limits.MaxRequestHeadersTotalSize = 64 * 1024;

@@ -458,4 +458,18 @@ public class XdsTranslatorFailureTests
         Assert.Equal(TimeSpan.FromSeconds(7), next.Clusters[name].ConnectTimeout);
         Assert.Same(next.Clusters[name], translator.Apply(next, TypeUrls.Cluster, [Any.Pack(changed)]).Clusters[name]);
     }
+
+    [Fact]
+    public void Apply_SanitizeSetClientCertDetails_IsRefusedNotRunAsAppend()
+    {
+        var listener = HttpPublic();
+        var hcm = HcmOf(listener);
+        hcm.ForwardClientCertDetails = HttpConnectionManager.Types.ForwardClientCertDetails.SanitizeSet;
+        SetHcm(listener, hcm);
+
+        var error = TranslatorFixture.Error(TypeUrls.Listener, listener);
+
+        Assert.StartsWith($"listener \"{PublicListener}\": ", error);
+        Assert.Contains("forward_client_cert_details: SANITIZE_SET is not supported", error);
+    }
 }

@@ -145,6 +145,50 @@ public sealed class HttpProxyForwardingTests
     }
 
     [Fact]
+    public async Task HandleAsync_UploadLongerThanRouteTimeout_TimeoutCountsFromTheEndOfTheBody()
+    {
+        await using var backend = await TestServer.StartAsync(async ctx =>
+        {
+            var length = 0L;
+            var buffer = new byte[4096];
+            int read;
+            while ((read = await ctx.Request.Body.ReadAsync(buffer, ctx.RequestAborted)) > 0) length += read;
+            await ctx.Response.WriteAsync($"received {length}");
+        });
+        var cluster = Build.Cluster("c");
+        await using var proxy = await ProxyTo(Build.To("c", timeout: TimeSpan.FromMilliseconds(300)), cluster, backend.EndPoint);
+        using var client = proxy.Client();
+
+        // The body takes about a second to send, over three times the route timeout, in chunks without a length.
+        var upload = new SlowContent(chunks: 10, chunk: 1000, pause: TimeSpan.FromMilliseconds(100));
+        var response = await client.PostAsync("/upload", upload);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("received 10000", await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>A request body written in pauses, with no Content-Length (so the proxy streams it).</summary>
+    private sealed class SlowContent(int chunks, int chunk, TimeSpan pause) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            var data = new byte[chunk];
+            for (var i = 0; i < chunks; i++)
+            {
+                await stream.WriteAsync(data);
+                await stream.FlushAsync();
+                await Task.Delay(pause);
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+
+    [Fact]
     public async Task HandleAsync_SlowUpstream_504AfterRouteTimeout()
     {
         await using var backend = await TestServer.StartAsync(async ctx =>
