@@ -212,17 +212,9 @@ internal sealed partial class TcpProxyHandler
         }
 
         await sink.FlushAsync(cancellationToken).ConfigureAwait(false);
-        switch (sink)
+        if (!await HalfCloseAsync(sink).ConfigureAwait(false))
         {
-            case SslStream ssl:
-                await ssl.ShutdownAsync().ConfigureAwait(false);
-                break;
-            case NetworkStream network:
-                network.Socket.Shutdown(SocketShutdown.Send);
-                break;
-            default:
-                await connection.Transport.Output.CompleteAsync().ConfigureAwait(false);
-                break;
+            await connection.Transport.Output.CompleteAsync().ConfigureAwait(false);
         }
     }
 
@@ -240,16 +232,19 @@ internal sealed partial class TcpProxyHandler
         return connection.Transport.Output.AsStream(leaveOpen: true);
     }
 
-    private static async Task HalfCloseAsync(Stream upstream)
+    /// <summary>Sends a TLS close_notify or a TCP FIN after the last byte; false for a stream that can do neither.</summary>
+    private static async Task<bool> HalfCloseAsync(Stream stream)
     {
-        switch (upstream)
+        switch (stream)
         {
             case SslStream ssl:
                 await ssl.ShutdownAsync().ConfigureAwait(false);
-                break;
+                return true;
             case NetworkStream network:
                 network.Socket.Shutdown(SocketShutdown.Send);
-                break;
+                return true;
+            default:
+                return false;
         }
     }
 

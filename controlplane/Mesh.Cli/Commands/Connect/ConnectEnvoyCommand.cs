@@ -47,13 +47,8 @@ internal sealed class ConnectEnvoyCommand : Command
     public ConnectEnvoyCommand(CliServices services) : base(services, Usage)
     {
         _http = HttpOptions.Register(Flags, serverFlags: false);
-        _proxyId = Flags.String("proxy-id", "",
-            "The proxy's ID on the local agent. This can also be specified via the CONNECT_PROXY_ID environment variable.");
-        _sidecarFor = Flags.String("sidecar-for", "",
-            "The ID of a service instance on the local agent that this proxy should become a sidecar for. It requires " +
-            "that the proxy service is registered with the agent as a connect-proxy with Proxy.DestinationServiceID set " +
-            "to this value. If more than one such proxy is registered it will fail. This can also be specified via the " +
-            "CONNECT_SIDECAR_FOR environment variable.");
+        _proxyId = Flags.String("proxy-id", "", ProxyRegistration.ProxyIdHelp);
+        _sidecarFor = Flags.String("sidecar-for", "", ProxyRegistration.SidecarForHelp);
         _bootstrap = Flags.Bool("bootstrap", false, "Generate the bootstrap.json but don't exec envoy");
         _adminBind = Flags.String("admin-bind", "localhost:19000",
             "The address:port to start envoy's admin server on. Envoy requires this but care must be taken to ensure " +
@@ -81,13 +76,7 @@ internal sealed class ConnectEnvoyCommand : Command
         using var client = CreateClient(ctx, _http);
         if (client is null) return 1;
 
-        string? Setting(Func<string> flag, params string[] envNames)
-        {
-            if (flag() is { Length: > 0 } value) return value;
-            foreach (var name in envNames)
-                if (ctx.GetEnv(name) is { Length: > 0 } env) return env;
-            return null;
-        }
+        string? Setting(Func<string> flag, params string[] envNames) => ProxyRegistration.Setting(ctx, flag, envNames);
 
         BootstrapResult bootstrap;
         try

@@ -44,13 +44,8 @@ internal sealed class ConnectProxyCommand : Command
     public ConnectProxyCommand(CliServices services) : base(services, Usage)
     {
         _http = HttpOptions.Register(Flags, serverFlags: false);
-        _proxyId = Flags.String("proxy-id", "",
-            "The proxy's ID on the local agent. This can also be specified via the CONNECT_PROXY_ID environment variable.");
-        _sidecarFor = Flags.String("sidecar-for", "",
-            "The ID of a service instance on the local agent that this proxy should become a sidecar for. It requires " +
-            "that the proxy service is registered with the agent as a connect-proxy with Proxy.DestinationServiceID set " +
-            "to this value. If more than one such proxy is registered it will fail. This can also be specified via the " +
-            "CONNECT_SIDECAR_FOR environment variable.");
+        _proxyId = Flags.String("proxy-id", "", ProxyRegistration.ProxyIdHelp);
+        _sidecarFor = Flags.String("sidecar-for", "", ProxyRegistration.SidecarForHelp);
         _service = Flags.String("service", "",
             "Name of the service this proxy represents, for the ad-hoc form; requires -register.");
         _serviceAddr = Flags.String("service-addr", "",
@@ -110,13 +105,7 @@ internal sealed class ConnectProxyCommand : Command
             return 1;
         }
 
-        string? Setting(Func<string> flag, params string[] envNames)
-        {
-            if (flag() is { Length: > 0 } value) return value;
-            foreach (var name in envNames)
-                if (ctx.GetEnv(name) is { Length: > 0 } env) return env;
-            return null;
-        }
+        string? Setting(Func<string> flag, params string[] envNames) => ProxyRegistration.Setting(ctx, flag, envNames);
 
         var proxyId = Setting(_proxyId, "CONNECT_PROXY_ID");
         var sidecarFor = Setting(_sidecarFor, "CONNECT_SIDECAR_FOR");

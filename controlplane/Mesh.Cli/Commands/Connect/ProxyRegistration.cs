@@ -14,6 +14,29 @@ namespace Mesh.Cli.Commands.Connect;
 /// <param name="Config">The proxy's <c>Proxy.Config</c>, or null.</param>
 internal sealed record ProxyRegistration(string Id, string Service, string Datacenter, string DestinationServiceName, JsonElement? Config)
 {
+    /// <summary>Help for <c>-proxy-id</c>, shared by <c>connect envoy</c> and <c>connect proxy</c>.</summary>
+    internal const string ProxyIdHelp =
+        "The proxy's ID on the local agent. This can also be specified via the CONNECT_PROXY_ID environment variable.";
+
+    /// <summary>Help for <c>-sidecar-for</c>, shared by <c>connect envoy</c> and <c>connect proxy</c>.</summary>
+    internal const string SidecarForHelp =
+        "The ID of a service instance on the local agent that this proxy should become a sidecar for. It requires " +
+        "that the proxy service is registered with the agent as a connect-proxy with Proxy.DestinationServiceID set " +
+        "to this value. If more than one such proxy is registered it will fail. This can also be specified via the " +
+        "CONNECT_SIDECAR_FOR environment variable.";
+
+    /// <summary>A flag's value when given, else the first of <paramref name="envNames"/> that is set, else null.</summary>
+    internal static string? Setting(CliContext ctx, Func<string> flag, params string[] envNames)
+    {
+        if (flag() is { Length: > 0 } value) return value;
+        foreach (var name in envNames)
+        {
+            if (ctx.GetEnv(name) is { Length: > 0 } env) return env;
+        }
+
+        return null;
+    }
+
     /// <summary>
     /// Finds the one <c>connect-proxy</c> service on the local agent whose <c>Proxy.DestinationServiceID</c> is
     /// <paramref name="serviceId"/> (compared without case, as Consul does).
