@@ -12,6 +12,8 @@ internal static class Program
     /// </summary>
     public static async Task<int> Main(string[] args)
     {
+        // A process that runs a sidecar tunes its sockets before the first one opens (the proxy lookup opens one).
+        if (args is ["connect", "proxy", ..]) Mesh.Sidecar.Hosting.SidecarProcess.PreferInlineCompletions();
         using var shutdown = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {

@@ -78,7 +78,15 @@ internal sealed partial class ListenerManager : IListenerManager
         builder.Services.AddSingleton(loggerFactory);
         builder.WebHost.UseKestrelCore();
         _services = builder.Build();
-        _transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions { Backlog = 4096 }), loggerFactory);
+        _transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions
+        {
+            Backlog = 4096,
+            // Run the proxy's code on the socket engine's thread instead of hopping to the thread pool for every read.
+            // With the process's socket completions inline as well (SidecarProcess.PreferInlineCompletions), the pair
+            // measured 21,600 against 17,900 req/s on two cores: the hops were the largest cost after the kernel's.
+            // Everything on this path is asynchronous, so nothing blocks the engine's thread.
+            UnsafePreferInlineScheduling = true,
+        }), loggerFactory);
     }
 
     /// <summary>The address each listener is bound to, by listener name (the real port when the config said 0).</summary>
