@@ -127,7 +127,7 @@ public sealed class ZipkinSpanWriterTests : IDisposable
         Assert.Equal(serviceName, remote.TryGetProperty("serviceName", out var name) ? name.GetString() : null);
         var address = remote.TryGetProperty("ipv4", out var v4) ? v4.GetString() : remote.TryGetProperty("ipv6", out var v6) ? v6.GetString() : null;
         Assert.Equal(ip, address);
-        Assert.Equal(port, remote.TryGetProperty("port", out var p) ? p.GetInt32() : null);
+        Assert.Equal(port, remote.TryGetProperty("port", out var p) ? (int?)p.GetInt32() : null);
     }
 
     [Fact]

@@ -29,7 +29,7 @@ public enum OtlpProtocol
 /// <summary>
 /// How a Mesh process traces: which <see cref="System.Diagnostics.ActivitySource"/>s are recorded, under which service
 /// name, how many traces are sampled, and where spans are exported. Build it from the standard <c>OTEL_*</c>
-/// environment variables with <see cref="FromEnvironment(Func{string, string?})"/>, then let command-line flags win
+/// environment variables with <see cref="FromEnvironment"/>, then let command-line flags win
 /// with <see cref="WithFlag(string, string)"/>; hand the result to <see cref="MeshTracing.Configure"/>.
 /// </summary>
 public sealed record TracingOptions

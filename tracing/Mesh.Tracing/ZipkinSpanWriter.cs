@@ -12,6 +12,12 @@ namespace Mesh.Tracing;
 /// <c>timestamp</c> and <c>duration</c> in microseconds, kind in upper case (absent for internal spans), the local
 /// service from the resource, attributes and status as string tags, events as annotations.
 /// </summary>
+/// <remarks>
+/// <c>shared</c> is never written. In Zipkin it marks a server span that reuses its client's span id (B3's joined
+/// spans), so that the two halves are merged. An <see cref="Activity"/> always gets a span id of its own, even when it
+/// joins a remote caller's trace (its caller's id is its <c>parentId</c>), so no span here shares an id, and marking one
+/// shared would ask Zipkin to merge it with a client half that does not exist.
+/// </remarks>
 internal static class ZipkinSpanWriter
 {
     private static readonly DateTime Epoch = DateTime.UnixEpoch;
