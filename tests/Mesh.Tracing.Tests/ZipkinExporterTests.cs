@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Mesh.Tracing.Tests.Receivers;
+using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 
 namespace Mesh.Tracing.Tests;
@@ -259,13 +260,19 @@ public class ZipkinExporterTests
     }
 
     [Fact]
-    public async Task Export_CollectorRefuses_Failure()
+    public async Task Export_CollectorRefuses_FailureAndWarning()
     {
         await using var receiver = await ZipkinReceiver.StartAsync();
-        receiver.FailWith = 500;
-        using var exporter = new ZipkinExporter(new ZipkinExporterOptions { Endpoint = receiver.SpansEndpoint });
+        receiver.FailWith = 503;
+        var logger = new CapturingLogger();
+        using var exporter = new ZipkinExporter(new ZipkinExporterOptions { Endpoint = receiver.SpansEndpoint }, logger);
 
         Assert.Equal(ExportResult.Failure, exporter.Export(OneSpanBatch()));
+
+        var (level, message) = Assert.Single(logger.Entries);
+        Assert.Equal(LogLevel.Warning, level);
+        Assert.Contains("HTTP 503", message, StringComparison.Ordinal);
+        Assert.Contains(receiver.SpansEndpoint.ToString(), message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -277,9 +284,11 @@ public class ZipkinExporterTests
             endpoint = receiver.SpansEndpoint;
         }
 
-        using var exporter = new ZipkinExporter(new ZipkinExporterOptions { Endpoint = endpoint, Timeout = TimeSpan.FromSeconds(5) });
+        var logger = new CapturingLogger();
+        using var exporter = new ZipkinExporter(new ZipkinExporterOptions { Endpoint = endpoint, Timeout = TimeSpan.FromSeconds(5) }, logger);
 
         Assert.Equal(ExportResult.Failure, exporter.Export(OneSpanBatch()));
+        Assert.Equal(LogLevel.Warning, Assert.Single(logger.Entries).Level);
     }
 
     [Fact]
@@ -291,6 +300,18 @@ public class ZipkinExporterTests
         Assert.Equal(ExportResult.Success, exporter.Export(OneSpanBatch()));
 
         Assert.Equal("standalone", Assert.Single(receiver.Spans.Items).LocalServiceName);
+    }
+
+    private sealed class CapturingLogger : ILogger
+    {
+        public List<(LogLevel Level, string Message)> Entries { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Entries.Add((logLevel, formatter(state, exception)));
     }
 
     private static Batch<Activity> OneSpanBatch()
