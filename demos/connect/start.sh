@@ -57,6 +57,11 @@ without_otel "${MESH_CMD[@]}" agent -dev -config-dir "$STATE/config" \
 start_process agent "${WITHOUT_OTEL[@]}"
 wait_until "$timeout" "the agent's HTTP API on $MESH_HTTP_ADDR" agent http_ok "http://$MESH_HTTP_ADDR/v1/agent/service/counting-1-sidecar-proxy"
 
+# Config entries to write before the services start, e.g. the tracing demo's proxy-defaults.
+for entry in ${CONFIG_ENTRIES:-}; do
+  mesh config write "$entry"
+done
+
 echo "==> Starting counting on :$COUNTING_PORT and dashboard on :$DASHBOARD_PORT"
 start_process counting "${MESH_DEMO_CMD[@]}" counting -port "$COUNTING_PORT"
 start_process dashboard "${MESH_DEMO_CMD[@]}" dashboard -port "$DASHBOARD_PORT" -counting-url "http://localhost:$COUNTING_UPSTREAM_PORT"
