@@ -15,7 +15,7 @@ grpc_port="$(port_of "$MESH_GRPC_ADDR")"
 timeout="${START_TIMEOUT:-120}"
 
 if state_running; then
-  fail "the canary demo is already running (state in $STATE); stop it first with $here/stop.sh"
+  fail "the canary demo is already running (state in $(rel "$STATE")); stop it first with $(rel "$here/stop.sh")"
 fi
 rm -f "$STATE"/pids/*.pid "$STATE"/config/*.json
 trap stop_on_failure EXIT
@@ -23,7 +23,7 @@ trap stop_on_failure EXIT
 echo "==> Building mesh and mesh-demo if needed"
 demo_build
 
-echo "==> Service definitions in $STATE/config"
+echo "==> Service definitions in $(rel "$STATE/config")"
 jq --argjson port "$WEB_PORT" --argjson sidecar "$WEB_SIDECAR_PORT" --argjson upstream "$API_UPSTREAM_PORT" '
     .service.port = $port
   | .service.check.http = "http://127.0.0.1:\($port)/health"
@@ -83,4 +83,4 @@ wait_until "$timeout" "web to get answers from api v1 and v2" web both_versions
 
 echo
 echo "The canary demo is running: web on http://localhost:$WEB_PORT sends 90% of its api calls to v1, 10% to v2."
-echo "Measure with $here/measure.sh, shift with $here/shift.sh 50 50, stop with $here/stop.sh."
+echo "Measure with $(rel "$here/measure.sh"), shift with $(rel "$here/shift.sh") 50 50, stop with $(rel "$here/stop.sh")."

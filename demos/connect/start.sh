@@ -28,7 +28,7 @@ DASHBOARD_ADMIN_BIND="${DASHBOARD_ADMIN_BIND:-127.0.0.1:19002}"
 timeout="${START_TIMEOUT:-120}"
 
 if state_running; then
-  fail "the demo is already running (state in $STATE); stop it first with $here/stop.sh"
+  fail "the demo is already running (state in $(rel "$STATE")); stop it first with $(rel "$here/stop.sh")"
 fi
 # Leftovers of an earlier run that died without stop.sh.
 rm -f "$STATE"/pids/*.pid "$STATE"/config/*.json
@@ -37,7 +37,7 @@ trap stop_on_failure EXIT
 echo "==> Building mesh and mesh-demo if needed"
 demo_build
 
-echo "==> Service definitions in $STATE/config"
+echo "==> Service definitions in $(rel "$STATE/config")"
 # The definitions as written in demos/counting and demos/dashboard, with the ports of this run.
 jq --argjson port "$COUNTING_PORT" --argjson sidecar "$COUNTING_SIDECAR_PORT" '
     .service.port = $port
@@ -83,4 +83,4 @@ echo "The demo is running. Open the dashboard:"
 echo
 echo "    Dashboard: http://localhost:$DASHBOARD_PORT"
 echo
-echo "Stop it with $here/stop.sh"
+echo "Stop it with $(rel "$here/stop.sh")"

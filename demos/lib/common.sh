@@ -34,6 +34,11 @@ demo_build() {
   "${MESH_DEMO_CMD[@]}" -h >/dev/null || fail "mesh-demo does not run (${MESH_DEMO_CMD[*]})"
 }
 
+# rel PATH: PATH relative to the current directory when it is below it (shorter messages), else PATH.
+rel() {
+  if [[ "$1" == "$PWD"/* ]]; then echo "${1#"$PWD"/}"; else echo "$1"; fi
+}
+
 fail() {
   echo "error: $*" >&2
   exit 1
@@ -110,7 +115,7 @@ start_process() {
   local start
   start="$(proc_start_time "$pid")" || start=""
   echo "$pid $start" >"$STATE/pids/$seq-$name.pid"
-  echo "    started $name (pid $pid), log $STATE/logs/$name.log"
+  echo "    started $name (pid $pid), log $(rel "$STATE/logs/$name.log")"
 }
 
 # The pid file of NAME.
@@ -142,7 +147,7 @@ wait_until() {
   until "$@"; do
     if [[ -n "$file" ]] && ! pid_alive "$file"; then
       show_logs
-      fail "$name exited while waiting for $what (its log: $STATE/logs/$name.log)"
+      fail "$name exited while waiting for $what (its log: $(rel "$STATE/logs/$name.log"))"
     fi
     if ((SECONDS >= deadline)); then
       show_logs
@@ -191,7 +196,7 @@ stop_all() {
   local files=() file pid start name
   while IFS= read -r file; do files+=("$file"); done < <(find "$STATE/pids" -name '*.pid' 2>/dev/null | sort -r)
   if ((${#files[@]} == 0)); then
-    echo "Nothing to stop: no demo processes are recorded in $STATE."
+    echo "Nothing to stop: no demo processes are recorded in $(rel "$STATE")."
     return 0
   fi
 
@@ -233,5 +238,5 @@ stop_all() {
     sleep 0.2
   done
   rm -f "${files[@]}"
-  echo "Stopped. Logs are kept in $STATE/logs."
+  echo "Stopped. Logs are kept in $(rel "$STATE/logs")."
 }

@@ -110,7 +110,8 @@ internal sealed partial class CountingPoller(DashboardOptions options, StatusBoa
             if (!parts.Exists(part => part.Contains(e.Message, StringComparison.Ordinal))) parts.Add(e.Message);
         }
 
-        return string.Join(": ", parts);
+        // "... sending the request: The response ended prematurely." rather than "request.: The response...".
+        return string.Join(": ", parts.Select((part, i) => i < parts.Count - 1 ? part.TrimEnd('.') : part));
     }
 
     private static string Shorten(string body)
