@@ -1,3 +1,4 @@
+using Mesh.Demos.Tests.Canary;
 using Mesh.Demos.Tests.Infrastructure;
 
 namespace Mesh.Demos.Tests.Docs;
@@ -57,5 +58,29 @@ public class ReadmeTests
         });
 
         Assert.True(running && stopped);
+    }
+
+    private static readonly Dictionary<string, int> CanaryPorts = new()
+    {
+        ["MESH_HTTP_ADDR"] = 8500, ["MESH_GRPC_ADDR"] = 8502, ["DEMO_DNS_PORT"] = 8600, ["WEB_PORT"] = 9090, ["API_V1_PORT"] = 9091, ["API_V2_PORT"] = 9092,
+        ["API_UPSTREAM_PORT"] = 5001, ["WEB_SIDECAR_PORT"] = 21010, ["API_V1_SIDECAR_PORT"] = 21011, ["API_V2_SIDECAR_PORT"] = 21012,
+    };
+
+    [Fact]
+    public async Task CanaryReadme_RunScript_PrintsWhatTheReadmeShowsWithEachSplitWithin3Percent()
+    {
+        await using var demo = DemoRun.ForCanary();
+
+        var results = await Readme.RunAsync(DemoPaths.Demos("canary", "README.md"), demo, "demos/canary/.run", CanaryPorts);
+
+        var (step, result) = Assert.Single(results);
+        Assert.Equal("demos/canary/run.sh", step.Command);
+        Assert.Equal(0, result.ExitCode);
+        var splits = CanarySplit.Parse(result.Stdout);
+        Assert.Equal(3, splits.Count);
+        splits[0].AssertWithin3Percent(90, 10);
+        splits[1].AssertWithin3Percent(50, 50);
+        splits[2].AssertWithin3Percent(0, 100);
+        Assert.Empty(ProcessSweep.WithEnvironment("DEMO_STATE_DIR", demo.StateDir));
     }
 }
