@@ -356,4 +356,13 @@ public class TracingOptionsTests
         Assert.Contains("(Parameter '-tracing-otlp-protocol')", error.Message);
         Assert.Equal("-tracing-otlp-protocol: unknown protocol \"udp\" (supported: grpc, http/protobuf)", TracingOptions.ErrorText(error));
     }
+
+    [Fact]
+    public void DescribeExporters_EachExporter_NamedWithItsResolvedEndpoint()
+    {
+        var both = new TracingOptions { Exporters = TraceExporters.Otlp | TraceExporters.Zipkin, OtlpProtocol = OtlpProtocol.Grpc };
+
+        Assert.Equal("otlp (grpc) http://localhost:4317/, zipkin http://localhost:9411/api/v2/spans", both.DescribeExporters());
+        Assert.Equal("none", new TracingOptions().DescribeExporters());
+    }
 }

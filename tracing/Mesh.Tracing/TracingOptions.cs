@@ -115,6 +115,22 @@ public sealed record TracingOptions
         return endpoint.AbsolutePath is "" or "/" ? AppendPath(endpoint, "api/v2/spans") : endpoint;
     }
 
+    /// <summary>
+    /// Where spans go, for a start-up log line: <c>otlp (http/protobuf) http://localhost:4318/v1/traces, zipkin
+    /// http://zipkin:9411/api/v2/spans</c>, or <c>none</c>.
+    /// </summary>
+    public string DescribeExporters()
+    {
+        var parts = new List<string>(2);
+        if (Exporters.HasFlag(TraceExporters.Otlp))
+        {
+            parts.Add($"otlp ({(OtlpProtocol == OtlpProtocol.Grpc ? "grpc" : "http/protobuf")}) {ResolveOtlpTracesEndpoint()}");
+        }
+
+        if (Exporters.HasFlag(TraceExporters.Zipkin)) parts.Add($"zipkin {ResolveZipkinEndpoint()}");
+        return parts.Count == 0 ? "none" : string.Join(", ", parts);
+    }
+
     /// <summary>Checks the options as a whole; <see cref="MeshTracing.Configure"/> calls it.</summary>
     /// <exception cref="ArgumentException">A value is out of range, naming the property.</exception>
     public void Validate()

@@ -150,18 +150,8 @@ public sealed partial class AgentHost : IAsyncDisposable
             throw new ConfigException($"invalid tracing settings: {TracingOptions.ErrorText(ex)}");
         }
 
-        if (tracer.Enabled) LogTracing(logger, tracer.Options.ServiceName, Destinations(tracer.Options), tracer.Options.SamplingRatio);
+        if (tracer.Enabled) LogTracing(logger, tracer.Options.ServiceName, tracer.Options.DescribeExporters(), tracer.Options.SamplingRatio);
         return tracer;
-    }
-
-    /// <summary>"otlp http://localhost:4318/v1/traces, zipkin http://..." for the start-up line.</summary>
-    private static string Destinations(TracingOptions options)
-    {
-        var parts = new List<string>();
-        if (options.Exporters.HasFlag(TraceExporters.Otlp))
-            parts.Add($"otlp ({(options.OtlpProtocol == OtlpProtocol.Grpc ? "grpc" : "http/protobuf")}) {options.ResolveOtlpTracesEndpoint()}");
-        if (options.Exporters.HasFlag(TraceExporters.Zipkin)) parts.Add($"zipkin {options.ResolveZipkinEndpoint()}");
-        return string.Join(", ", parts);
     }
 
     private static async Task<AgentHost> StartPartsAsync(AgentConfig config, AgentLoggerProvider logs, ILoggerFactory loggerFactory, ILogger logger,

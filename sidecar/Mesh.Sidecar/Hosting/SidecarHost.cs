@@ -243,14 +243,7 @@ internal sealed partial class SidecarHost : IAsyncDisposable
             throw new SidecarStartException($"invalid tracing settings: {TracingOptions.ErrorText(ex)}", ex);
         }
 
-        var destinations = new List<string>();
-        if (tracing.Exporters.HasFlag(TraceExporters.Otlp))
-        {
-            destinations.Add($"otlp ({(tracing.OtlpProtocol == OtlpProtocol.Grpc ? "grpc" : "http/protobuf")}) {tracing.ResolveOtlpTracesEndpoint()}");
-        }
-
-        if (tracing.Exporters.HasFlag(TraceExporters.Zipkin)) destinations.Add($"zipkin {tracing.ResolveZipkinEndpoint()}");
-        LogTracing(_logger, tracing.ServiceName, string.Join(", ", destinations), tracing.SamplingRatio);
+        LogTracing(_logger, tracing.ServiceName, tracing.DescribeExporters(), tracing.SamplingRatio);
     }
 
     /// <inheritdoc/>
