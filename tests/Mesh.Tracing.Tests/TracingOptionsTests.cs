@@ -325,4 +325,44 @@ public class TracingOptionsTests
 
         Assert.Equal(nameof(TracingOptions.Sources), error.ParamName);
     }
+
+    [Theory]
+    [InlineData("tracing-exporter", "jaeger", "tracing.exporter: unknown exporter \"jaeger\"")]
+    [InlineData("tracing-sample-ratio", "1.5", "tracing.sample_ratio: the sampling ratio 1.5 is not between 0 and 1")]
+    [InlineData("tracing-zipkin-endpoint", "zipkin:9411", "tracing.zipkin_endpoint: \"zipkin:9411\" is not an absolute")]
+    public void WithSetting_BadValue_MessageNamesTheSettingAsWritten(string name, string value, string expected)
+    {
+        var setting = "tracing." + name["tracing-".Length..].Replace('-', '_');
+
+        var error = Assert.Throws<ArgumentException>(() => new TracingOptions().WithSetting(name, value, setting));
+
+        Assert.StartsWith(expected, TracingOptions.ErrorText(error));
+        Assert.Equal(setting, error.ParamName);
+    }
+
+    [Fact]
+    public void WithSetting_GoodValue_SameAsTheFlag()
+    {
+        var fromSetting = new TracingOptions().WithSetting("tracing-otlp-protocol", "grpc", "tracing.otlp_protocol");
+
+        Assert.Equal(new TracingOptions().WithFlag("tracing-otlp-protocol", "grpc"), fromSetting);
+    }
+
+    [Fact]
+    public void ErrorText_ArgumentException_MessageWithoutTheParameterSuffix()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new TracingOptions().WithFlag("tracing-otlp-protocol", "udp"));
+
+        Assert.Contains("(Parameter '-tracing-otlp-protocol')", error.Message);
+        Assert.Equal("-tracing-otlp-protocol: unknown protocol \"udp\" (supported: grpc, http/protobuf)", TracingOptions.ErrorText(error));
+    }
+
+    [Fact]
+    public void DescribeExporters_EachExporter_NamedWithItsResolvedEndpoint()
+    {
+        var both = new TracingOptions { Exporters = TraceExporters.Otlp | TraceExporters.Zipkin, OtlpProtocol = OtlpProtocol.Grpc };
+
+        Assert.Equal("otlp (grpc) http://localhost:4317/, zipkin http://localhost:9411/api/v2/spans", both.DescribeExporters());
+        Assert.Equal("none", new TracingOptions().DescribeExporters());
+    }
 }

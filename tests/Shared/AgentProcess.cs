@@ -18,6 +18,9 @@ public sealed record AgentProcessOptions
 
     /// <summary>Path of <c>mesh.dll</c>; defaults to the copy in the test output folder.</summary>
     public string? MeshDllPath { get; init; }
+
+    /// <summary>Variables set in the agent's environment (<c>OTEL_*</c>, say).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>
@@ -145,6 +148,10 @@ public sealed partial class AgentProcess : IAsyncDisposable
 
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (name, value) in options.Environment)
+        {
+            info.Environment[name] = value;
+        }
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var agent = new AgentProcess(process, nodeName);

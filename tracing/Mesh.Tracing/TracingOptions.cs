@@ -115,6 +115,22 @@ public sealed record TracingOptions
         return endpoint.AbsolutePath is "" or "/" ? AppendPath(endpoint, "api/v2/spans") : endpoint;
     }
 
+    /// <summary>
+    /// Where spans go, for a start-up log line: <c>otlp (http/protobuf) http://localhost:4318/v1/traces, zipkin
+    /// http://zipkin:9411/api/v2/spans</c>, or <c>none</c>.
+    /// </summary>
+    public string DescribeExporters()
+    {
+        var parts = new List<string>(2);
+        if (Exporters.HasFlag(TraceExporters.Otlp))
+        {
+            parts.Add($"otlp ({(OtlpProtocol == OtlpProtocol.Grpc ? "grpc" : "http/protobuf")}) {ResolveOtlpTracesEndpoint()}");
+        }
+
+        if (Exporters.HasFlag(TraceExporters.Zipkin)) parts.Add($"zipkin {ResolveZipkinEndpoint()}");
+        return parts.Count == 0 ? "none" : string.Join(", ", parts);
+    }
+
     /// <summary>Checks the options as a whole; <see cref="MeshTracing.Configure"/> calls it.</summary>
     /// <exception cref="ArgumentException">A value is out of range, naming the property.</exception>
     public void Validate()
@@ -240,8 +256,24 @@ public sealed record TracingOptions
     public TracingOptions WithFlag(string name, string value)
     {
         ArgumentNullException.ThrowIfNull(name);
+        return WithSetting(name, value, "-" + name.TrimStart('-'));
+    }
+
+    /// <summary>
+    /// These options with one setting applied, as <see cref="WithFlag"/> does, but naming <paramref name="setting"/> in
+    /// errors: a program that takes the same settings from a config file (the agent's <c>tracing</c> block) reports
+    /// the key that was written, not a flag that was not.
+    /// </summary>
+    /// <param name="name">The flag's name without dashes, one of <see cref="Flags"/>.</param>
+    /// <param name="value">The value as written.</param>
+    /// <param name="setting">What the user wrote it as, e.g. <c>tracing.exporter</c>.</param>
+    /// <exception cref="ArgumentException">The name is unknown or the value cannot be used; the message names <paramref name="setting"/>.</exception>
+    public TracingOptions WithSetting(string name, string value, string setting)
+    {
+        ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(value);
-        var flag = "-" + name.TrimStart('-');
+        ArgumentNullException.ThrowIfNull(setting);
+        var flag = setting;
         value = value.Trim();
         return name.TrimStart('-') switch
         {
@@ -253,8 +285,25 @@ public sealed record TracingOptions
             "tracing-otlp-endpoint" => this with { OtlpEndpoint = TracingValues.ParseUrl(value, flag), OtlpTracesEndpoint = null },
             "tracing-otlp-protocol" => this with { OtlpProtocol = TracingValues.ParseProtocol(value, flag) },
             "tracing-zipkin-endpoint" => this with { ZipkinEndpoint = TracingValues.ParseUrl(value, flag) },
-            _ => throw new ArgumentException($"{flag} is not a tracing flag", nameof(name)),
+            _ => throw new ArgumentException($"{flag} is not a tracing setting", nameof(name)),
         };
+    }
+
+    /// <summary>
+    /// The message of a setting's <see cref="ArgumentException"/> as a person should read it: the text that names the
+    /// setting, without the <c>(Parameter '...')</c> suffix .NET appends.
+    /// </summary>
+    public static string ErrorText(ArgumentException error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        var message = error.Message;
+        if (error.ParamName is { } name)
+        {
+            var suffix = $" (Parameter '{name}')";
+            if (message.EndsWith(suffix, StringComparison.Ordinal)) message = message[..^suffix.Length];
+        }
+
+        return message;
     }
 
     /// <summary>These options with every flag in <paramref name="flags"/> applied in order.</summary>

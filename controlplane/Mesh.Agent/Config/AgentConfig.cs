@@ -74,6 +74,12 @@ public sealed record AgentConfig
     /// <summary>The certificate the gRPC TLS port serves (<c>tls.grpc</c>, falling back to <c>tls.defaults</c>).</summary>
     public TlsFiles GrpcTls { get; init; } = new();
 
+    /// <summary>
+    /// The <c>tracing</c> block merged with the <c>-tracing-*</c> flags; applied over the <c>OTEL_*</c> environment
+    /// when the agent starts (a reload does not change tracing).
+    /// </summary>
+    public TracingSettings Tracing { get; init; } = new();
+
     /// <summary>The address other nodes reach this one on.</summary>
     public string EffectiveAdvertiseAddr =>
         AdvertiseAddr.Length > 0 ? AdvertiseAddr : BindAddr is "0.0.0.0" or "::" or "" ? "127.0.0.1" : BindAddr;

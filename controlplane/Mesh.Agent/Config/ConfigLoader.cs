@@ -109,6 +109,7 @@ public static class ConfigLoader
         "dns_config" => c with { Dns = ApplyDns(c.Dns, file, p.Value) },
         "connect" => c with { Connect = ApplyConnect(c.Connect, file, p.Value) },
         "tls" => c with { GrpcTls = ApplyTls(c.GrpcTls, file, p.Value) },
+        "tracing" => c with { Tracing = ApplyTracing(c.Tracing, file, p.Value) },
         "default_intention_policy" => c with { DefaultIntentionPolicy = Str(file, p) is "allow" or "deny" or "" ? p.Value.GetString()! :
             throw new ConfigException($"config file \"{file}\": default_intention_policy must be \"allow\" or \"deny\"") },
         _ => throw new ConfigException($"config file \"{file}\": invalid config key {p.Name}"),
@@ -246,6 +247,48 @@ public static class ConfigLoader
             };
         }
         return tls;
+    }
+
+    /// <summary>
+    /// The <c>tracing</c> block. Each value is checked here with the parser its flag and environment variable use, so
+    /// a bad one stops the agent with the file and the key (<c>tracing.exporter: unknown exporter "jaeger"</c>) rather
+    /// than when tracing starts.
+    /// </summary>
+    private static TracingSettings ApplyTracing(TracingSettings tracing, string file, JsonElement e)
+    {
+        if (e.ValueKind != JsonValueKind.Object) throw new ConfigException($"config file \"{file}\": tracing must be an object");
+        foreach (var p in e.EnumerateObject())
+        {
+            var flag = TracingSettings.Keys.FirstOrDefault(k => k.Key == p.Name).Flag
+                ?? throw new ConfigException($"config file \"{file}\": invalid config key tracing.{p.Name}");
+            var setting = "tracing." + p.Name;
+            string value;
+            if (p.Name == "sample_ratio")
+            {
+                value = p.Value.ValueKind == JsonValueKind.Number
+                    ? TracingSettings.Number(p.Value.GetDouble())
+                    : throw new ConfigException($"config file \"{file}\": {setting} must be a number between 0 and 1");
+            }
+            else
+            {
+                value = p.Value.ValueKind == JsonValueKind.String
+                    ? p.Value.GetString()!
+                    : throw new ConfigException($"config file \"{file}\": {setting} must be a string");
+            }
+
+            try
+            {
+                _ = new Mesh.Tracing.TracingOptions().WithSetting(flag, value, setting);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new ConfigException($"config file \"{file}\": {Mesh.Tracing.TracingOptions.ErrorText(ex)}");
+            }
+
+            tracing = tracing.With(flag, value);
+        }
+
+        return tracing;
     }
 
     private static ConnectConfig ApplyConnect(ConnectConfig connect, string file, JsonElement e)

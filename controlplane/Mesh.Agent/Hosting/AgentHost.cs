@@ -13,6 +13,7 @@ using Mesh.State;
 using Mesh.State.Commands;
 using Mesh.State.Fsm;
 using Mesh.State.Tables;
+using Mesh.Tracing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -43,12 +44,15 @@ public sealed partial class AgentHost : IAsyncDisposable
     private readonly Dns.DnsServer? _dns;
     private readonly ConnectParts? _connect;
     private readonly GrpcHost? _grpc;
+    private readonly MeshTracer _tracer;
     private int _disposed;
 
     private AgentHost(WebApplication app, IReplicatedLog log, SessionTimers sessionTimers, StateStore store, AgentConfig config,
         AgentIdentity identity, IReadOnlyList<Uri> httpAddresses, TombstoneReaper reaper, ILogger logger, AgentLoggerProvider logs,
-        Local.LocalState local, Local.AntiEntropy antiEntropy, Local.ConfigDefinitions definitions, Dns.DnsServer? dns, ConnectParts? connect, GrpcHost? grpc)
+        Local.LocalState local, Local.AntiEntropy antiEntropy, Local.ConfigDefinitions definitions, Dns.DnsServer? dns, ConnectParts? connect, GrpcHost? grpc,
+        MeshTracer tracer)
     {
+        _tracer = tracer;
         _dns = dns;
         _grpc = grpc;
         _connect = connect;
@@ -98,9 +102,11 @@ public sealed partial class AgentHost : IAsyncDisposable
     /// <param name="output">Where logs go.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
     /// <param name="time">The clock every timer of the agent uses; the system clock unless a test substitutes its own.</param>
+    /// <param name="tracing">How the agent traces its HTTP API (the <c>OTEL_*</c> environment with the <c>tracing</c>
+    /// block and flags applied); null or no exporter: not at all. The agent flushes the spans when it stops.</param>
     /// <exception cref="ConfigException">The configuration cannot run (a mode this version lacks, a bad address...).</exception>
     public static async Task<AgentHost> StartAsync(AgentConfig config, TextWriter output, CancellationToken cancellationToken = default,
-        TimeProvider? time = null)
+        TimeProvider? time = null, TracingOptions? tracing = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(output);
@@ -118,7 +124,39 @@ public sealed partial class AgentHost : IAsyncDisposable
             b.AddFilter("System", LogLevel.Warning);
         });
         var logger = loggerFactory.CreateLogger("Mesh.Agent.Agent");
+        // Tracing starts before the HTTP API listens, so the first request can already be traced.
+        var tracer = StartTracing(tracing, loggerFactory, logger);
+        try
+        {
+            return await StartPartsAsync(config, logs, loggerFactory, logger, tracer, time, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            tracer.Dispose();
+            throw;
+        }
+    }
 
+    /// <summary>Starts tracing when <paramref name="tracing"/> names an exporter, and logs where spans go.</summary>
+    private static MeshTracer StartTracing(TracingOptions? tracing, ILoggerFactory loggerFactory, ILogger logger)
+    {
+        MeshTracer tracer;
+        try
+        {
+            tracer = MeshTracing.Configure(tracing ?? new TracingOptions(), loggerFactory);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ConfigException($"invalid tracing settings: {TracingOptions.ErrorText(ex)}");
+        }
+
+        if (tracer.Enabled) LogTracing(logger, tracer.Options.ServiceName, tracer.Options.DescribeExporters(), tracer.Options.SamplingRatio);
+        return tracer;
+    }
+
+    private static async Task<AgentHost> StartPartsAsync(AgentConfig config, AgentLoggerProvider logs, ILoggerFactory loggerFactory, ILogger logger,
+        MeshTracer tracer, TimeProvider? time, CancellationToken cancellationToken)
+    {
         var identity = new AgentIdentity(
             string.IsNullOrEmpty(config.NodeId) ? Guid.NewGuid().ToString() : config.NodeId,
             config.NodeName, config.Datacenter, config.EffectiveAdvertiseAddr, DateTime.UtcNow);
@@ -264,7 +302,7 @@ public sealed partial class AgentHost : IAsyncDisposable
             RegisterXdsGauges(metrics, grpc);
             api.GrpcAddresses = grpc.Addresses;
         }
-        var host = new AgentHost(app, log, sessionTimers, store, config, identity, addresses, reaper, logger, logs, local, antiEntropy, definitions, dns, connect, grpc);
+        var host = new AgentHost(app, log, sessionTimers, store, config, identity, addresses, reaper, logger, logs, local, antiEntropy, definitions, dns, connect, grpc, tracer);
         hostRef = host;
         if (config.PidFile.Length > 0) await File.WriteAllTextAsync(config.PidFile, Environment.ProcessId.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
         host.LogStarted(identity.NodeName, identity.NodeId, identity.Datacenter);
@@ -431,6 +469,8 @@ public sealed partial class AgentHost : IAsyncDisposable
         await _log.DisposeAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         if (Config.PidFile.Length > 0) File.Delete(Config.PidFile);
+        // Last, once no request can start a span: the spans still batched are sent before the process exits.
+        _tracer.Dispose();
         _logs.Dispose();
         _stopping.Dispose();
     }
@@ -449,6 +489,9 @@ public sealed partial class AgentHost : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "configuration reloaded: {Services} service and {Checks} check definitions")]
     private partial void LogReloaded(int services, int checks);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "tracing: HTTP API spans as service {Service} to {Destinations}, sampling {Ratio} of new traces")]
+    private static partial void LogTracing(ILogger logger, string service, string destinations, double ratio);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "agent stopping")]
     private partial void LogStopping();

@@ -75,89 +75,99 @@ internal sealed partial class HttpApi
 
     private delegate Task Handler(ApiRequest request);
 
-    private sealed record Route(string Path, bool Prefix, string[] Methods, Handler Handler, string MetricPath)
+    private sealed record Route(string Path, bool Prefix, string[] Methods, Handler Handler, string MetricPath, string Template)
     {
         // "GET v1.kv", computed once per method so recording a request's duration allocates nothing.
         public Dictionary<string, string> MetricLabels { get; } = Methods.ToDictionary(m => m, m => $"{m} {MetricPath}", StringComparer.Ordinal);
+
+        // "GET /v1/kv/{key}", the span name, likewise computed once.
+        public Dictionary<string, string> SpanNames { get; } = Methods.Append("OPTIONS").Distinct().ToDictionary(m => m, m => $"{m} {Template}", StringComparer.Ordinal);
     }
 
     private void MapRoutes()
     {
-        Map("/v1/kv/", true, ["GET", "PUT", "DELETE"], Kv);
-        Map("/v1/txn", false, ["PUT"], Txn);
-        Map("/v1/session/create", false, ["PUT"], SessionCreate);
-        Map("/v1/session/destroy/", true, ["PUT"], SessionDestroy);
-        Map("/v1/session/renew/", true, ["PUT"], SessionRenew);
-        Map("/v1/session/info/", true, ["GET"], SessionInfo);
-        Map("/v1/session/node/", true, ["GET"], SessionNode);
-        Map("/v1/session/list", false, ["GET"], SessionList);
-        Map("/v1/event/fire/", true, ["PUT"], EventFire);
-        Map("/v1/event/list", false, ["GET"], EventList);
-        Map("/v1/status/leader", false, ["GET"], StatusLeader);
-        Map("/v1/status/peers", false, ["GET"], StatusPeers);
-        Map("/v1/agent/self", false, ["GET"], AgentSelf);
-        Map("/v1/agent/members", false, ["GET"], AgentMembers);
-        Map("/v1/agent/metrics", false, ["GET"], AgentMetrics);
-        Map("/v1/agent/leave", false, ["PUT"], AgentLeave);
-        Map("/v1/agent/reload", false, ["PUT"], AgentReload);
-        Map("/v1/agent/monitor", false, ["GET"], AgentMonitor);
-        Map("/v1/agent/services", false, ["GET"], AgentServices);
-        Map("/v1/agent/service/register", false, ["PUT"], AgentServiceRegister);
+        Map("/v1/kv/{key}", ["GET", "PUT", "DELETE"], Kv);
+        Map("/v1/txn", ["PUT"], Txn);
+        Map("/v1/session/create", ["PUT"], SessionCreate);
+        Map("/v1/session/destroy/{uuid}", ["PUT"], SessionDestroy);
+        Map("/v1/session/renew/{uuid}", ["PUT"], SessionRenew);
+        Map("/v1/session/info/{uuid}", ["GET"], SessionInfo);
+        Map("/v1/session/node/{node}", ["GET"], SessionNode);
+        Map("/v1/session/list", ["GET"], SessionList);
+        Map("/v1/event/fire/{name}", ["PUT"], EventFire);
+        Map("/v1/event/list", ["GET"], EventList);
+        Map("/v1/status/leader", ["GET"], StatusLeader);
+        Map("/v1/status/peers", ["GET"], StatusPeers);
+        Map("/v1/agent/self", ["GET"], AgentSelf);
+        Map("/v1/agent/members", ["GET"], AgentMembers);
+        Map("/v1/agent/metrics", ["GET"], AgentMetrics);
+        Map("/v1/agent/leave", ["PUT"], AgentLeave);
+        Map("/v1/agent/reload", ["PUT"], AgentReload);
+        Map("/v1/agent/monitor", ["GET"], AgentMonitor);
+        Map("/v1/agent/services", ["GET"], AgentServices);
+        Map("/v1/agent/service/register", ["PUT"], AgentServiceRegister);
         // GET as well on the deregister, pass, warn and fail routes: Consul before 1.0 took it there, and clients
         // still in use (python-consul 0.7) send it.
-        Map("/v1/agent/service/deregister/", true, ["PUT", "GET"], AgentServiceDeregister);
-        Map("/v1/agent/service/maintenance/", true, ["PUT"], AgentServiceMaintenance);
-        Map("/v1/agent/service/", true, ["GET"], AgentService);
-        Map("/v1/agent/maintenance", false, ["PUT"], AgentMaintenance);
-        Map("/v1/agent/checks", false, ["GET"], AgentChecks);
-        Map("/v1/agent/check/register", false, ["PUT"], AgentCheckRegister);
-        Map("/v1/agent/check/deregister/", true, ["PUT", "GET"], AgentCheckDeregister);
-        Map("/v1/agent/check/pass/", true, ["PUT", "GET"], AgentCheckPass);
-        Map("/v1/agent/check/warn/", true, ["PUT", "GET"], AgentCheckWarn);
-        Map("/v1/agent/check/fail/", true, ["PUT", "GET"], AgentCheckFail);
-        Map("/v1/agent/check/update/", true, ["PUT"], AgentCheckUpdate);
-        Map("/v1/agent/health/service/id/", true, ["GET"], AgentHealthById);
-        Map("/v1/agent/health/service/name/", true, ["GET"], AgentHealthByName);
-        Map("/v1/catalog/datacenters", false, ["GET"], CatalogDatacenters);
-        Map("/v1/catalog/register", false, ["PUT"], CatalogRegister);
-        Map("/v1/catalog/deregister", false, ["PUT"], CatalogDeregister);
-        Map("/v1/catalog/nodes", false, ["GET"], CatalogNodes);
-        Map("/v1/catalog/services", false, ["GET"], CatalogServices);
-        Map("/v1/catalog/service/", true, ["GET"], CatalogService);
-        Map("/v1/catalog/connect/", true, ["GET"], CatalogConnect);
-        Map("/v1/catalog/node/", true, ["GET"], CatalogNode);
-        Map("/v1/catalog/node-services/", true, ["GET"], CatalogNodeServices);
-        Map("/v1/health/node/", true, ["GET"], HealthNode);
-        Map("/v1/health/checks/", true, ["GET"], HealthChecks);
-        Map("/v1/health/state/", true, ["GET"], HealthState);
-        Map("/v1/health/service/", true, ["GET"], HealthService);
-        Map("/v1/health/connect/", true, ["GET"], HealthConnect);
-        Map("/v1/connect/ca/roots", false, ["GET"], CaRoots);
-        Map("/v1/connect/ca/configuration", false, ["GET", "PUT"], CaConfiguration);
-        Map("/v1/connect/ca/sign", false, ["POST", "PUT"], CaSign);
-        Map("/v1/agent/connect/ca/roots", false, ["GET"], CaRoots);
-        Map("/v1/agent/connect/ca/leaf/", true, ["GET"], AgentConnectLeaf);
-        Map("/v1/agent/connect/authorize", false, ["POST", "PUT"], AgentConnectAuthorize);
-        Map("/v1/discovery-chain/", true, ["GET", "POST"], DiscoveryChain);
-        Map("/v1/connect/intentions", false, ["GET", "POST"], IntentionsRoot);
-        Map("/v1/connect/intentions/exact", false, ["GET", "PUT", "DELETE"], IntentionsExact);
-        Map("/v1/connect/intentions/match", false, ["GET"], IntentionsMatch);
-        Map("/v1/connect/intentions/check", false, ["GET"], IntentionsCheck);
+        Map("/v1/agent/service/deregister/{service_id}", ["PUT", "GET"], AgentServiceDeregister);
+        Map("/v1/agent/service/maintenance/{service_id}", ["PUT"], AgentServiceMaintenance);
+        Map("/v1/agent/service/{service_id}", ["GET"], AgentService);
+        Map("/v1/agent/maintenance", ["PUT"], AgentMaintenance);
+        Map("/v1/agent/checks", ["GET"], AgentChecks);
+        Map("/v1/agent/check/register", ["PUT"], AgentCheckRegister);
+        Map("/v1/agent/check/deregister/{check_id}", ["PUT", "GET"], AgentCheckDeregister);
+        Map("/v1/agent/check/pass/{check_id}", ["PUT", "GET"], AgentCheckPass);
+        Map("/v1/agent/check/warn/{check_id}", ["PUT", "GET"], AgentCheckWarn);
+        Map("/v1/agent/check/fail/{check_id}", ["PUT", "GET"], AgentCheckFail);
+        Map("/v1/agent/check/update/{check_id}", ["PUT"], AgentCheckUpdate);
+        Map("/v1/agent/health/service/id/{service_id}", ["GET"], AgentHealthById);
+        Map("/v1/agent/health/service/name/{service}", ["GET"], AgentHealthByName);
+        Map("/v1/catalog/datacenters", ["GET"], CatalogDatacenters);
+        Map("/v1/catalog/register", ["PUT"], CatalogRegister);
+        Map("/v1/catalog/deregister", ["PUT"], CatalogDeregister);
+        Map("/v1/catalog/nodes", ["GET"], CatalogNodes);
+        Map("/v1/catalog/services", ["GET"], CatalogServices);
+        Map("/v1/catalog/service/{service}", ["GET"], CatalogService);
+        Map("/v1/catalog/connect/{service}", ["GET"], CatalogConnect);
+        Map("/v1/catalog/node/{node}", ["GET"], CatalogNode);
+        Map("/v1/catalog/node-services/{node}", ["GET"], CatalogNodeServices);
+        Map("/v1/health/node/{node}", ["GET"], HealthNode);
+        Map("/v1/health/checks/{service}", ["GET"], HealthChecks);
+        Map("/v1/health/state/{state}", ["GET"], HealthState);
+        Map("/v1/health/service/{service}", ["GET"], HealthService);
+        Map("/v1/health/connect/{service}", ["GET"], HealthConnect);
+        Map("/v1/connect/ca/roots", ["GET"], CaRoots);
+        Map("/v1/connect/ca/configuration", ["GET", "PUT"], CaConfiguration);
+        Map("/v1/connect/ca/sign", ["POST", "PUT"], CaSign);
+        Map("/v1/agent/connect/ca/roots", ["GET"], CaRoots);
+        Map("/v1/agent/connect/ca/leaf/{service}", ["GET"], AgentConnectLeaf);
+        Map("/v1/agent/connect/authorize", ["POST", "PUT"], AgentConnectAuthorize);
+        Map("/v1/discovery-chain/{service}", ["GET", "POST"], DiscoveryChain);
+        Map("/v1/connect/intentions", ["GET", "POST"], IntentionsRoot);
+        Map("/v1/connect/intentions/exact", ["GET", "PUT", "DELETE"], IntentionsExact);
+        Map("/v1/connect/intentions/match", ["GET"], IntentionsMatch);
+        Map("/v1/connect/intentions/check", ["GET"], IntentionsCheck);
         // Legacy intentions by ID; exact, match and check above are exact routes, so they are never taken for an ID.
-        Map("/v1/connect/intentions/", true, ["GET", "PUT", "DELETE"], IntentionById);
-        Map("/v1/config", false, ["PUT"], ConfigApply);
-        Map("/v1/config/", true, ["GET", "DELETE"], Config);
-        Map("/v1/query", false, ["GET", "POST"], QueryGeneral);
+        Map("/v1/connect/intentions/{uuid}", ["GET", "PUT", "DELETE"], IntentionById);
+        Map("/v1/config", ["PUT"], ConfigApply);
+        Map("/v1/config/{path}", ["GET", "DELETE"], Config);
+        Map("/v1/query", ["GET", "POST"], QueryGeneral);
         // Execute and explain (GET only) share this prefix; QuerySpecific refuses other methods on them.
-        Map("/v1/query/", true, ["GET", "PUT", "DELETE"], QuerySpecific);
+        Map("/v1/query/{path}", ["GET", "PUT", "DELETE"], QuerySpecific);
         // Longest prefix first so "/v1/session/node/" is never shadowed by a shorter route.
         _prefixes.Sort((a, b) => b.Path.Length.CompareTo(a.Path.Length));
     }
 
-    private void Map(string path, bool prefix, string[] methods, Handler handler)
+    /// <summary>
+    /// Adds a route. A template ending in a <c>{parameter}</c> (<c>/v1/kv/{key}</c>) matches every path under the part
+    /// before it; the template names the route in spans, so a span's name does not change with each key.
+    /// </summary>
+    private void Map(string template, string[] methods, Handler handler)
     {
+        var brace = template.IndexOf('{', StringComparison.Ordinal);
+        var prefix = brace >= 0;
+        var path = prefix ? template[..brace] : template;
         var metricPath = path.TrimEnd('/').Replace('/', '.').TrimStart('.');
-        var route = new Route(path, prefix, methods, handler, metricPath);
+        var route = new Route(path, prefix, methods, handler, metricPath, template);
         if (prefix) _prefixes.Add(route);
         else _exact[path] = route;
     }
@@ -168,6 +178,7 @@ internal sealed partial class HttpApi
         var started = Stopwatch.GetTimestamp();
         var path = http.Request.Path.Value ?? "/";
         Route? route = null;
+        var span = HttpTracing.Start(http);
         try
         {
             var suffix = "";
@@ -189,6 +200,7 @@ internal sealed partial class HttpApi
             }
             http.Response.Headers["X-Consul-Default-ACL-Policy"] = "allow";
             var method = http.Request.Method;
+            if (span is not null && route.SpanNames.TryGetValue(method, out var spanName)) HttpTracing.SetRoute(span, spanName, route.Template);
             if (method == "OPTIONS")
             {
                 http.Response.Headers.Allow = string.Join(",", route.Methods.Append("OPTIONS"));
@@ -236,6 +248,7 @@ internal sealed partial class HttpApi
             var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             var label = route is not null && route.MetricLabels.TryGetValue(http.Request.Method, out var l) ? l : "other";
             _metrics.Sample("api.http", ms, "path", label);
+            if (span is not null) HttpTracing.Stop(span, http);
         }
     }
 

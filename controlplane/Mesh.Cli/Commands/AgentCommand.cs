@@ -1,6 +1,8 @@
+using System.Collections.Immutable;
 using Mesh.Agent.Config;
 using Mesh.Agent.Hosting;
 using Mesh.Cli.Flags;
+using Mesh.Tracing;
 
 namespace Mesh.Cli.Commands;
 
@@ -35,11 +37,22 @@ internal static class AgentCommand
             return 1;
         }
 
+        TracingOptions tracing;
+        try
+        {
+            tracing = Tracing(config, ctx.GetEnv);
+        }
+        catch (ArgumentException ex)
+        {
+            ctx.Err.WriteLine($"==> {TracingOptions.ErrorText(ex)}");
+            return 1;
+        }
+
         ctx.Out.WriteLine("==> Starting Mesh agent...");
         AgentHost host;
         try
         {
-            host = await AgentHost.StartAsync(config, ctx.Out, ctx.Cancellation).ConfigureAwait(false);
+            host = await AgentHost.StartAsync(config, ctx.Out, ctx.Cancellation, tracing: tracing).ConfigureAwait(false);
         }
         catch (ConfigException ex)
         {
@@ -97,6 +110,26 @@ internal static class AgentCommand
         return 0;
     }
 
+    /// <summary>The agent's service name in traces unless OTEL_SERVICE_NAME, the config or a flag names another.</summary>
+    internal const string DefaultServiceName = "mesh-agent";
+
+    /// <summary>
+    /// How the agent traces: the defaults (service <see cref="DefaultServiceName"/>, the node name as
+    /// <c>service.instance.id</c>), then the <c>OTEL_*</c> environment, then the <c>tracing</c> block of the config
+    /// files, then the <c>-tracing-*</c> flags (already merged into <see cref="AgentConfig.Tracing"/> by <see cref="Parse"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">An environment variable holds a value that cannot be used; the message names it.</exception>
+    internal static TracingOptions Tracing(AgentConfig config, Func<string, string?> getenv)
+    {
+        var defaults = new TracingOptions
+        {
+            ServiceName = DefaultServiceName,
+            // Every agent shares the service name; the node tells them apart, as a collector's instance id.
+            ResourceAttributes = ImmutableDictionary<string, string>.Empty.Add("service.instance.id", config.NodeName),
+        };
+        return config.Tracing.ApplyTo(TracingOptions.FromEnvironment(getenv, defaults));
+    }
+
     internal static AgentConfig Parse(IReadOnlyList<string> args)
     {
         var o = new Options();
@@ -124,6 +157,23 @@ internal static class AgentCommand
         config = ConfigLoader.ApplyPaths(config, o.ConfigPaths);
 
         var g = flags.Given;
+        var tracing = config.Tracing;
+        foreach (var (name, value) in o.Tracing)
+        {
+            if (!g.Contains(name)) continue;
+            try
+            {
+                // Checked with the parser the config block and environment use, so the error names the flag.
+                _ = new TracingOptions().WithFlag(name, value());
+            }
+            catch (ArgumentException ex)
+            {
+                throw new FlagException(TracingOptions.ErrorText(ex));
+            }
+
+            tracing = tracing.With(name, value());
+        }
+
         string S(string name, Func<string> f, string current) => g.Contains(name) ? f() : current;
         int I(string name, Func<int> f, int current) => g.Contains(name) ? f() : current;
         bool B(string name, Func<bool> f, bool current) => g.Contains(name) ? f() : current;
@@ -152,6 +202,7 @@ internal static class AgentCommand
                 Recursors = [.. config.Dns.Recursors, .. o.Recursors()],
             },
             EnableScriptChecks = B("enable-script-checks", o.EnableScriptChecks, config.EnableScriptChecks),
+            Tracing = tracing,
             Ports = config.Ports with
             {
                 Http = I("http-port", o.HttpPort, config.Ports.Http),
@@ -210,6 +261,11 @@ internal static class AgentCommand
         o.ServerPort = f.Int("server-port", 8300, "Sets the server port to listen on.");
         o.SerfLanPort = f.Int("serf-lan-port", 8301, "Sets the Serf LAN port to listen on.");
         o.SerfWanPort = f.Int("serf-wan-port", 8302, "Sets the Serf WAN port to listen on.");
+        foreach (var flag in TracingOptions.Flags)
+        {
+            o.Tracing.Add((flag.Name, f.String(flag.Name, "", flag.Help + " Wins over the tracing block of the config files.")));
+        }
+
         return f;
     }
 
@@ -224,5 +280,6 @@ internal static class AgentCommand
         public Func<IReadOnlyList<string>> Recursors = null!;
         public string? Datacenter;
         public List<string> ConfigPaths { get; } = [];
+        public List<(string Name, Func<string> Value)> Tracing { get; } = [];
     }
 }

@@ -7,7 +7,10 @@ internal sealed partial class SidecarHost
     [LoggerMessage(Level = LogLevel.Information, Message = "mesh connect proxy: {ProxyId} admin on {AdminAddress}, xDS from {AgentAddress}")]
     private static partial void LogStarted(ILogger logger, string proxyId, string adminAddress, string agentAddress);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "ready: {Count} listeners bound from the first complete configuration")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "tracing: spans as service {Service} to {Destinations}, sampling {Ratio} of new traces")]
+    private static partial void LogTracing(ILogger logger, string service, string destinations, double ratio);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "ready: {Count} listeners bound from the first complete configuration")]
     private static partial void LogReady(ILogger logger, int count);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "warming: {HeldBack}")]

@@ -9,6 +9,7 @@ using Mesh.Sidecar.Listeners;
 using Mesh.Sidecar.Observability;
 using Mesh.Sidecar.Upstreams;
 using Mesh.Sidecar.Xds;
+using Mesh.Tracing;
 using Mesh.Xds.Cache;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -49,6 +50,7 @@ internal sealed partial class SidecarHost : IAsyncDisposable
     private volatile string _readiness = "PRE_INITIALIZING";
     private volatile bool _draining;
     private int _stopped;
+    private MeshTracer? _tracer;
 
     /// <summary>Wires a host from built parts; <see cref="Create(SidecarOptions, ILoggerFactory)"/> is the usual way in.</summary>
     /// <param name="options">The proxy's options.</param>
@@ -95,8 +97,15 @@ internal sealed partial class SidecarHost : IAsyncDisposable
     public static SidecarHost Create(SidecarOptions options, ILoggerFactory loggerFactory) =>
         Create(options, loggerFactory, new XdsTranslator(),
             s => new ClusterManager(s.State, s.Metrics, s.LoggerFactory.CreateLogger<ClusterManager>()),
-            (s, clusters) => new HttpProxy(s.State, clusters, s.Metrics, s.LoggerFactory),
+            (s, clusters) => new HttpProxy(s.State, clusters, s.Metrics, s.LoggerFactory, DefaultTracing(s.Options)),
             (s, clusters, http) => new ListenerManager(s.State, clusters, http, s.Metrics, s.LoggerFactory, s.Options.DrainTimeout));
+
+    /// <summary>
+    /// The tracing of HTTP listeners that xDS does not configure: when the process exports spans, every request is
+    /// traced at 100 % here and the process's own sampler (<c>-tracing-sample-ratio</c>) decides for new traces.
+    /// </summary>
+    internal static TracingConfig? DefaultTracing(SidecarOptions options) =>
+        options.Tracing is { Exporters: not TraceExporters.None } ? new TracingConfig(100, null) : null;
 
     /// <summary>
     /// Builds the sidecar from its three data-plane parts. Each factory gets the <see cref="SidecarServices"/> (whose
@@ -155,6 +164,7 @@ internal sealed partial class SidecarHost : IAsyncDisposable
     /// <exception cref="SidecarStartException">The admin address cannot be bound.</exception>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        StartTracing();
         await StartAdminAsync(cancellationToken).ConfigureAwait(false);
         LogStarted(_logger, _options.ProxyId, AdminAddress!.ToString().TrimEnd('/'), _options.AgentGrpcAddress.ToString().TrimEnd('/'));
         _adsLoop = _ads.RunAsync(_stopping.Token);
@@ -214,7 +224,26 @@ internal sealed partial class SidecarHost : IAsyncDisposable
         }
 
         _ads.Dispose();
+        // Last: no request can start a span any more, and the spans still batched go out before the process exits.
+        _tracer?.Dispose();
         LogStopped(_logger, _options.ProxyId);
+    }
+
+    /// <summary>Starts exporting spans when the options name an exporter, and says where they go.</summary>
+    /// <exception cref="SidecarStartException">The tracing options are inconsistent.</exception>
+    private void StartTracing()
+    {
+        if (_options.Tracing is not { Exporters: not TraceExporters.None } tracing) return;
+        try
+        {
+            _tracer = MeshTracing.Configure(tracing, _loggerFactory);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new SidecarStartException($"invalid tracing settings: {TracingOptions.ErrorText(ex)}", ex);
+        }
+
+        LogTracing(_logger, tracing.ServiceName, tracing.DescribeExporters(), tracing.SamplingRatio);
     }
 
     /// <inheritdoc/>

@@ -1,5 +1,6 @@
 using Mesh.Sidecar.Config;
 using Mesh.Sidecar.Observability;
+using Mesh.Tracing;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Sidecar.Hosting;
@@ -30,6 +31,13 @@ internal sealed record SidecarOptions
 
     /// <summary>The least severe log level written.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>
+    /// Where the proxy's spans go (<c>-tracing-*</c> flags over the <c>OTEL_*</c> environment); null or no exporter:
+    /// nowhere, and HTTP listeners trace only when xDS asks them to (<c>envoy_tracing_json</c>). With an exporter,
+    /// every HTTP request gets a span; the spans still batched are sent when the proxy stops.
+    /// </summary>
+    public TracingOptions? Tracing { get; init; }
 
     /// <summary>The first delay before reconnecting to the agent (doubling up to <see cref="MaxReconnectBackoff"/>).</summary>
     public TimeSpan InitialReconnectBackoff { get; init; } = TimeSpan.FromMilliseconds(250);

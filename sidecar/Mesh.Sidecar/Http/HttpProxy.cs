@@ -39,9 +39,16 @@ internal sealed partial class HttpProxy : IHttpProxy, IDisposable
     private readonly ILogger _logger;
     private readonly ILogger _accessLog;
     private readonly ForwarderPool _pool;
+    private readonly TracingConfig? _defaultTracing;
 
     /// <summary>Creates the proxy over the state and clusters of one sidecar.</summary>
-    public HttpProxy(StateHolder state, IClusterManager clusters, SidecarMetrics metrics, ILoggerFactory loggerFactory)
+    /// <param name="state">The served state.</param>
+    /// <param name="clusters">The cluster manager.</param>
+    /// <param name="metrics">The proxy's metrics.</param>
+    /// <param name="loggerFactory">Loggers, including the access log.</param>
+    /// <param name="defaultTracing">Tracing for HTTP listeners whose xDS configuration has none: set when the process
+    /// exports spans, so every request is traced; null leaves those listeners' trace headers untouched.</param>
+    public HttpProxy(StateHolder state, IClusterManager clusters, SidecarMetrics metrics, ILoggerFactory loggerFactory, TracingConfig? defaultTracing = null)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(clusters);
@@ -54,6 +61,7 @@ internal sealed partial class HttpProxy : IHttpProxy, IDisposable
         _logger = loggerFactory.CreateLogger<HttpProxy>();
         _accessLog = loggerFactory.CreateLogger(AccessLog.Category);
         _pool = new ForwarderPool(clusters);
+        _defaultTracing = defaultTracing;
     }
 
     /// <summary>Live per-cluster invokers (for tests).</summary>
@@ -79,9 +87,10 @@ internal sealed partial class HttpProxy : IHttpProxy, IDisposable
 
             statPrefix = hcm.StatPrefix;
             exchange.RequestId = EnsureRequestId(context.Request);
-            span = RequestTracing.Start(hcm.Tracing, context.Request, listener.Direction);
+            span = RequestTracing.Start(hcm.Tracing ?? _defaultTracing, context.Request, listener.Direction);
             var peer = context.Connection.ClientCertificate;
             var view = new RequestView(context.Request, peer is null ? null : CertificateDetails.Of(peer).Principal);
+            if (span.Activity is not null && listener.Direction == TrafficDirection.Inbound) span.SetPeerService(RequestTracing.ServiceOf(view.Principal));
 
             if (hcm.HttpRbac is { } rbac)
             {
@@ -118,6 +127,12 @@ internal sealed partial class HttpProxy : IHttpProxy, IDisposable
             {
                 await LocalReplyAsync(exchange, StatusCodes.Status503ServiceUnavailable, "cluster not found", "NC").ConfigureAwait(false);
                 return;
+            }
+
+            if (span.Activity is not null && listener.Direction == TrafficDirection.Outbound
+                && state.Clusters.TryGetValue(clusterName, out var upstream) && upstream.Tls is { ExpectedUriSans: [var identity, ..] })
+            {
+                span.SetPeerService(RequestTracing.ServiceOf(identity));
             }
 
             var target = new ForwardTarget(state, listener, hcm, route, weighted, clusterName, view, span);

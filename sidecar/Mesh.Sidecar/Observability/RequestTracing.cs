@@ -8,10 +8,12 @@ namespace Mesh.Sidecar.Observability;
 /// <summary>
 /// Trace context for proxied requests. The parent comes from W3C <c>traceparent</c>/<c>tracestate</c>, else from B3
 /// (the single <c>b3</c> header, else <c>X-B3-*</c>); an incoming sampling decision wins, otherwise the listener's
-/// <see cref="TracingConfig.SamplePercent"/> decides. Each hop gets a new span id and injects it upstream in both W3C
+/// <see cref="TracingConfig.SamplePercent"/> decides, and for a request that starts a trace the process's sampler
+/// (<c>-tracing-sample-ratio</c>) has the last word. Each hop gets a new span id and injects it upstream in both W3C
 /// and B3 multi-header form, so Envoy-style and Zipkin-style applications stay on one trace. An
-/// <see cref="Activity"/> (kind Server on inbound listeners, Client on outbound) is created only when a listener is
-/// attached to <see cref="Source"/>; otherwise only the ids are carried, which costs two random numbers.
+/// <see cref="Activity"/> (kind Server on inbound listeners, Client on outbound) is created only for a sampled request
+/// and only when a listener is attached to <see cref="Source"/>; otherwise only the ids are carried, which costs two
+/// random numbers.
 /// </summary>
 internal static class RequestTracing
 {
@@ -27,27 +29,53 @@ internal static class RequestTracing
         var parent = Extract(request.Headers);
         var sampled = parent.Sampled ?? (config.SamplePercent >= 100 || (config.SamplePercent > 0 && Random.Shared.NextDouble() * 100 < config.SamplePercent));
         Activity? activity = null;
-        if (Source.HasListeners())
+        if (sampled && Source.HasListeners())
         {
             var kind = direction == TrafficDirection.Inbound ? ActivityKind.Server : ActivityKind.Client;
-            var flags = sampled ? ActivityTraceFlags.Recorded : ActivityTraceFlags.None;
-            activity = parent.TraceId is { } remoteTrace && parent.SpanId is { } remoteSpan
-                ? Source.StartActivity(request.Method, kind, new ActivityContext(remoteTrace, remoteSpan, flags, parent.TraceState, isRemote: true))
-                : Source.StartActivity(request.Method, kind);
+            if (parent.TraceId is { } remoteTrace && parent.SpanId is { } remoteSpan)
+            {
+                activity = Source.StartActivity(request.Method, kind,
+                    new ActivityContext(remoteTrace, remoteSpan, ActivityTraceFlags.Recorded, parent.TraceState, isRemote: true));
+            }
+            else
+            {
+                // A new trace: nothing else running on this request may become its parent.
+                if (Activity.Current is not null) Activity.Current = null;
+                activity = Source.StartActivity(request.Method, kind);
+            }
+
             if (activity is not null)
             {
-                activity.ActivityTraceFlags = flags;
-                if (config.ServiceName is { } service) activity.SetTag("service.name", service);
-                activity.SetTag("http.request.method", request.Method);
-                activity.SetTag("url.path", request.Path.Value);
-                activity.SetTag("network.protocol.version", request.Protocol);
-                activity.SetTag("client.address", request.HttpContext.Connection.RemoteIpAddress?.ToString());
+                // What goes upstream is what this hop recorded: a ratio sampler in the process may have declined a
+                // new trace, and then no hop after this one records it either.
+                sampled = activity.Recorded;
+                if (activity.IsAllDataRequested)
+                {
+                    if (config.ServiceName is { } service) activity.SetTag("service.name", service);
+                    activity.SetTag("http.request.method", request.Method);
+                    activity.SetTag("url.path", request.Path.Value);
+                    activity.SetTag("network.protocol.version", request.Protocol);
+                    activity.SetTag("client.address", request.HttpContext.Connection.RemoteIpAddress?.ToString());
+                }
             }
         }
 
         var traceId = activity?.TraceId ?? parent.TraceId ?? ActivityTraceId.CreateRandom();
         var spanId = activity?.SpanId ?? ActivitySpanId.CreateRandom();
         return new RequestSpan(activity, traceId, spanId, parent.SpanId, sampled, parent.TraceState);
+    }
+
+    /// <summary>
+    /// The service in a SPIFFE service identity (<c>spiffe://&lt;trust domain&gt;/ns/&lt;ns&gt;/dc/&lt;dc&gt;/svc/&lt;service&gt;</c>),
+    /// or null for anything else: the peer a span names in <c>peer.service</c>.
+    /// </summary>
+    public static string? ServiceOf(string? spiffeId)
+    {
+        if (spiffeId is null || !spiffeId.StartsWith("spiffe://", StringComparison.Ordinal)) return null;
+        var at = spiffeId.LastIndexOf("/svc/", StringComparison.Ordinal);
+        if (at < 0) return null;
+        var service = spiffeId[(at + 5)..];
+        return service.Length == 0 || service.Contains('/', StringComparison.Ordinal) ? null : service;
     }
 
     /// <summary>Whether <paramref name="name"/> is a trace propagation header this proxy rewrites.</summary>
@@ -234,16 +262,36 @@ internal sealed class RequestSpan
         headers.TryAddWithoutValidation("X-B3-Sampled", Sampled ? "1" : "0");
     }
 
-    /// <summary>Ends the span with the outcome.</summary>
+    /// <summary>
+    /// Names the other side of the hop (<c>peer.service</c>): the caller's service on an inbound span, the upstream
+    /// service on an outbound one. Zipkin shows it as the span's remote endpoint.
+    /// </summary>
+    public void SetPeerService(string? service)
+    {
+        if (service is not null && Activity is { IsAllDataRequested: true } activity) activity.SetTag("peer.service", service);
+    }
+
+    /// <summary>
+    /// Ends the span with the outcome: the status code (0 when the downstream went away first), the cluster, the
+    /// upstream endpoint and Envoy-style response flags. A 5xx, or no answer at all, marks the span as an error.
+    /// </summary>
     public void Complete(int status, string? cluster, string? upstreamHost, string? flags)
     {
         var activity = Activity;
         if (activity is null) return;
-        activity.SetTag("http.response.status_code", status);
-        if (cluster is not null) activity.SetTag("mesh.upstream.cluster", cluster);
-        if (upstreamHost is not null) activity.SetTag("server.address", upstreamHost);
-        if (flags is not null) activity.SetTag("mesh.response_flags", flags);
-        if (status >= 500) activity.SetStatus(ActivityStatusCode.Error);
+        if (activity.IsAllDataRequested)
+        {
+            if (status > 0) activity.SetTag("http.response.status_code", status);
+            if (cluster is not null) activity.SetTag("mesh.upstream.cluster", cluster);
+            if (upstreamHost is not null) activity.SetTag("server.address", upstreamHost);
+            if (flags is not null) activity.SetTag("mesh.response_flags", flags);
+            if (status >= 500 || status == 0)
+            {
+                activity.SetTag("error.type", status == 0 ? flags ?? "aborted" : status.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                activity.SetStatus(ActivityStatusCode.Error, flags);
+            }
+        }
+
         activity.Stop();
     }
 }

@@ -11,13 +11,19 @@ namespace Mesh.Benchmarks.Scenarios;
 /// app, built once with two HAProxy processes and once with two Mesh sidecars driven by the agent over xDS, plus the
 /// client straight to the app for reference. The app is nginx with one worker. For each path: wrk throughput at two
 /// connection counts, latency at a constant 1,000 requests/s from an open-loop generator (the added p99 is the pair's
-/// minus the direct one), and each proxy's resident memory after the load and a few seconds idle.
+/// minus the direct one), and each proxy's resident memory after the load and a few seconds idle. Then the Mesh pair
+/// once more with tracing on at 100 % sampling, exporting to a sink in this process (the web sidecar as Zipkin JSON,
+/// the api sidecar as OTLP/HTTP), measured the same way: what tracing adds to the p99 at 1,000 requests/s, and a
+/// count of the spans that arrived for that run.
 /// </summary>
 internal sealed class SidecarScenario : IScenario
 {
     private const double TargetRatio = 0.8;
     private const double TargetAddedP99Ms = 1.0;
     private const double TargetRssMb = 60;
+    private const double TargetTracingAddedP99Percent = 10;
+    /// <summary>Each request through the pair makes two spans: the web sidecar's client span and the api sidecar's server span.</summary>
+    private const int SpansPerRequest = 2;
     private const int Rate = 1000;
     private const int OpenLoopConnections = 16;
     private const string Path = "/";
@@ -28,7 +34,11 @@ internal sealed class SidecarScenario : IScenario
 
     /// <summary>Everything measured on one path (direct, or through one pair).</summary>
     private sealed record PathFigures(string Name, double[] RequestsPerSecond, double[] WrkP99Ms, LatencyResult Latency,
-        (string Label, long RssBytes, int Threads)[] Processes);
+        (string Label, long RssBytes, int Threads)[] Processes)
+    {
+        /// <summary>For the traced pair: spans that arrived for the 1,000 req/s run, and how many requests it sent.</summary>
+        public (long Received, long Requests)? Spans { get; init; }
+    }
 
     public async Task<ScenarioResult> RunAsync(BenchContext context, CancellationToken cancellation)
     {
@@ -75,7 +85,7 @@ internal sealed class SidecarScenario : IScenario
             PathFigures? meshFigures = null;
             try
             {
-                await using var pair = await MeshPair.StartAsync(context.Agent, context.Api, System.IO.Path.Combine(directory, "mesh"), app.Port, "warn", cancellation);
+                await using var pair = await MeshPair.StartAsync(context.Agent, context.Api, System.IO.Path.Combine(directory, "mesh"), app.Port, "warn", null, cancellation);
                 log.WriteLine($"sidecar: mesh pair, web sidecar pid {pair.Outbound.Pid} (upstream api on 127.0.0.1:{pair.EntryPort}), api sidecar pid {pair.Inbound.Pid}");
                 await CheckPathAsync(pair, cancellation);
                 meshFigures = await MeasureAsync(context, wrk, pair.Name, pair.EntryPort, [pair.Outbound, pair.Inbound], cancellation);
@@ -85,8 +95,29 @@ internal sealed class SidecarScenario : IScenario
                 errors.Add($"the Mesh sidecar pair could not be measured: {e.Message}");
             }
 
-            return new ScenarioResult(Name, Figures(direct, haproxyFigures, meshFigures), [.. notes, .. ProcessNotes(haproxyFigures), .. ProcessNotes(meshFigures),
-                .. LatencyNotes(direct), .. LatencyNotes(haproxyFigures), .. LatencyNotes(meshFigures)],
+            // Right after the untraced pair, under the same conditions: the same pair with every request traced.
+            PathFigures? tracedFigures = null;
+            try
+            {
+                await using var sink = await SpanSink.StartAsync(cancellation);
+                await using var pair = await MeshPair.StartAsync(context.Agent, context.Api, System.IO.Path.Combine(directory, "traced"), app.Port, "warn",
+                    sink.BaseAddress, cancellation);
+                log.WriteLine($"sidecar: traced mesh pair, web sidecar pid {pair.Outbound.Pid} (Zipkin), api sidecar pid {pair.Inbound.Pid} (OTLP/HTTP), " +
+                    $"spans to {sink.BaseAddress}");
+                await CheckPathAsync(pair, cancellation);
+                tracedFigures = await MeasureAsync(context, wrk, pair.Name, pair.EntryPort, [pair.Outbound, pair.Inbound], cancellation, sink);
+                if (tracedFigures.Spans is { Received: 0 })
+                    errors.Add($"the traced pair exported no span to the sink ({sink.Received:#,0} spans in all, {sink.Rejected:#,0} requests refused); " +
+                               $"{pair.Outbound.Describe()}; {pair.Inbound.Describe()}");
+            }
+            catch (BenchmarkSetupException e)
+            {
+                errors.Add($"the traced Mesh sidecar pair could not be measured: {e.Message}");
+            }
+
+            return new ScenarioResult(Name, Figures(direct, haproxyFigures, meshFigures, tracedFigures),
+                [.. notes, .. TracingNotes(tracedFigures), .. ProcessNotes(haproxyFigures), .. ProcessNotes(meshFigures), .. ProcessNotes(tracedFigures),
+                .. LatencyNotes(direct), .. LatencyNotes(haproxyFigures), .. LatencyNotes(meshFigures), .. LatencyNotes(tracedFigures)],
                 errors.Count == 0 ? null : string.Join(Environment.NewLine, errors));
         }
         finally
@@ -120,8 +151,13 @@ internal sealed class SidecarScenario : IScenario
             throw new BenchmarkSetupException($"a request through the {pair.Name} pair answered {status}; {pair.Outbound.Describe()}; {pair.Inbound.Describe()}");
     }
 
+    /// <summary>
+    /// Throughput with wrk, then latency at the constant rate, then idle RSS. With a <paramref name="sink"/>, also the
+    /// spans that arrived for the constant-rate run: those that started after it began, awaited until all its requests'
+    /// spans are in or none has come for longer than the exporters' batch delay.
+    /// </summary>
     private static async Task<PathFigures> MeasureAsync(BenchContext context, string wrk, string name, int port, ChildProcess[] proxies,
-        CancellationToken cancellation)
+        CancellationToken cancellation, SpanSink? sink = null)
     {
         var options = context.Options;
         var url = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}{Path}");
@@ -141,10 +177,21 @@ internal sealed class SidecarScenario : IScenario
                 (run.Non2xx + run.SocketErrors > 0 ? $", {run.Non2xx:#,0} non-2xx, {run.SocketErrors:#,0} socket errors" : ""));
         }
 
+        sink?.CountFrom(DateTime.UtcNow);
         var latency = await OpenLoopGenerator.RunAsync(new IPEndPoint(IPAddress.Loopback, port), Path, Rate, OpenLoopConnections,
             LatencyWarmup(options), LatencyDuration(options), cancellation);
         context.Log.WriteLine($"sidecar: {name,-7} {Rate:#,0} req/s: p50 {latency.P50Ms:0.000} ms, p99 {latency.P99Ms:0.000} ms, " +
             $"p99.9 {latency.P999Ms:0.000} ms, max {latency.MaxMs:0.0} ms, {latency.Failed:#,0} failed of {latency.Scheduled:#,0}");
+        (long, long)? spans = null;
+        if (sink is not null)
+        {
+            // Warm-up and measured requests alike: every request of the run makes its spans.
+            var requests = (long)((LatencyWarmup(options) + LatencyDuration(options)).TotalSeconds * Rate);
+            var received = await sink.WaitForAsync(requests * SpansPerRequest, quiet: TimeSpan.FromSeconds(7), timeout: TimeSpan.FromSeconds(30), cancellation);
+            spans = (received, requests);
+            context.Log.WriteLine($"sidecar: {name,-7} spans at the sink for the {Rate:#,0} req/s run: {received:#,0} of {requests * SpansPerRequest:#,0} " +
+                $"({SpansPerRequest} per request); {sink.Received:#,0} in all, {sink.Rejected:#,0} requests refused");
+        }
 
         var processes = Array.Empty<(string, long, int)>();
         if (proxies.Length > 0)
@@ -154,10 +201,10 @@ internal sealed class SidecarScenario : IScenario
             await Task.Delay(Idle, cancellation);
             processes = proxies.Select(p => (p.Label, p.RssBytes(), ProcFs.Threads(p.Pid))).ToArray();
         }
-        return new PathFigures(name, rps, p99, latency, processes);
+        return new PathFigures(name, rps, p99, latency, processes) { Spans = spans };
     }
 
-    private static List<Figure> Figures(PathFigures direct, PathFigures? haproxy, PathFigures? mesh)
+    private static List<Figure> Figures(PathFigures direct, PathFigures? haproxy, PathFigures? mesh, PathFigures? traced)
     {
         var figures = new List<Figure>();
         for (var i = 0; i < ConnectionCounts.Length; i++)
@@ -166,14 +213,15 @@ internal sealed class SidecarScenario : IScenario
             figures.Add(new Figure($"direct to the app, wrk -c {c}", $"direct_c{c}_rps", direct.RequestsPerSecond[i], "req/s"));
             figures.Add(new Figure($"through haproxy pair, wrk -c {c}", $"haproxy_c{c}_rps", haproxy?.RequestsPerSecond[i] ?? double.NaN, "req/s"));
             figures.Add(new Figure($"through mesh pair, wrk -c {c}", $"mesh_c{c}_rps", mesh?.RequestsPerSecond[i] ?? double.NaN, "req/s"));
+            figures.Add(new Figure($"through mesh pair with tracing, wrk -c {c}", $"traced_c{c}_rps", traced?.RequestsPerSecond[i] ?? double.NaN, "req/s"));
             figures.Add(new Figure($"mesh / haproxy throughput, -c {c}", $"ratio_c{c}",
                 haproxy is null || mesh is null ? double.NaN : mesh.RequestsPerSecond[i] / haproxy.RequestsPerSecond[i], "x",
                 new Target(TargetKind.AtLeast, TargetRatio)));
         }
 
-        foreach (var (name, path) in new[] { ("direct", direct), ("haproxy", haproxy), ("mesh", mesh) })
+        foreach (var (name, path) in new[] { ("direct", direct), ("haproxy", haproxy), ("mesh", mesh), ("traced", traced) })
         {
-            var label = name == "direct" ? "direct" : $"{name} pair";
+            var label = name switch { "direct" => "direct", "traced" => "mesh pair with tracing", _ => $"{name} pair" };
             figures.Add(new Figure($"{label}, p50 at {Rate:#,0} req/s", $"{name}_p50_ms", path?.Latency.P50Ms ?? double.NaN, "ms"));
             figures.Add(new Figure($"{label}, p99 at {Rate:#,0} req/s", $"{name}_p99_ms", path?.Latency.P99Ms ?? double.NaN, "ms"));
             figures.Add(new Figure($"{label}, p99.9 at {Rate:#,0} req/s", $"{name}_p999_ms", path?.Latency.P999Ms ?? double.NaN, "ms"));
@@ -182,6 +230,13 @@ internal sealed class SidecarScenario : IScenario
             haproxy is null ? double.NaN : haproxy.Latency.P99Ms - direct.Latency.P99Ms, "ms"));
         figures.Add(new Figure("mesh pair, added p99", "mesh_added_p99_ms",
             mesh is null ? double.NaN : mesh.Latency.P99Ms - direct.Latency.P99Ms, "ms", new Target(TargetKind.AtMost, TargetAddedP99Ms)));
+        figures.Add(new Figure("tracing added p99 (traced - untraced mesh pair) / untraced", "tracing_added_p99_pct",
+            mesh is null || traced is null ? double.NaN : (traced.Latency.P99Ms - mesh.Latency.P99Ms) / mesh.Latency.P99Ms * 100, "%",
+            new Target(TargetKind.AtMost, TargetTracingAddedP99Percent)));
+        figures.Add(new Figure($"tracing: spans at the sink for the {Rate:#,0} req/s run", "traced_spans",
+            traced?.Spans?.Received ?? double.NaN, "spans"));
+        figures.Add(new Figure($"tracing: spans expected ({SpansPerRequest} per request)", "traced_spans_expected",
+            traced?.Spans is { } expected ? expected.Requests * SpansPerRequest : double.NaN, "spans"));
 
         figures.Add(new Figure("haproxy outbound, idle RSS", "haproxy_outbound_rss_mb", Rss(haproxy, 0), "MB"));
         figures.Add(new Figure("haproxy inbound, idle RSS", "haproxy_inbound_rss_mb", Rss(haproxy, 1), "MB"));
@@ -191,6 +246,18 @@ internal sealed class SidecarScenario : IScenario
 
         static double Rss(PathFigures? path, int index) =>
             path is null || path.Processes.Length <= index ? double.NaN : path.Processes[index].RssBytes / (1024.0 * 1024.0);
+    }
+
+    private static IEnumerable<string> TracingNotes(PathFigures? traced)
+    {
+        if (traced is null) yield break;
+        yield return "traced pair: both sidecars with -tracing-sample-ratio 1 (every request recorded), the web sidecar exporting Zipkin v2 JSON " +
+                     "and the api sidecar OTLP/HTTP protobuf to a sink in this process, with the default batching (512 spans or 5 s)";
+        if (traced.Spans is { } spans)
+        {
+            yield return $"traced pair: {spans.Received:#,0} spans arrived for the {Rate:#,0} req/s run's {spans.Requests:#,0} requests " +
+                         $"({spans.Received / (double)Math.Max(1, spans.Requests * SpansPerRequest):P1} of {SpansPerRequest} per request)";
+        }
     }
 
     private static IEnumerable<string> ProcessNotes(PathFigures? path)

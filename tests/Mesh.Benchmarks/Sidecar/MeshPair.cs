@@ -17,15 +17,16 @@ internal sealed class MeshPair : IProxyPair
 {
     private readonly AgentApi _api;
 
-    private MeshPair(AgentApi api, int entryPort, ChildProcess outbound, ChildProcess inbound)
+    private MeshPair(AgentApi api, string name, int entryPort, ChildProcess outbound, ChildProcess inbound)
     {
         _api = api;
+        Name = name;
         EntryPort = entryPort;
         Outbound = outbound;
         Inbound = inbound;
     }
 
-    public string Name => "mesh";
+    public string Name { get; }
 
     public int EntryPort { get; }
 
@@ -33,8 +34,17 @@ internal sealed class MeshPair : IProxyPair
 
     public ChildProcess Inbound { get; }
 
+    /// <summary>Registers the pair's services and starts both sidecars; returns once a request passes through both.</summary>
+    /// <param name="agent">The benchmark's agent.</param>
+    /// <param name="api">Its HTTP API.</param>
+    /// <param name="directory">The sidecars' working directory.</param>
+    /// <param name="appPort">The app (nginx) behind the api sidecar.</param>
+    /// <param name="logLevel">The sidecars' <c>-log-level</c>.</param>
+    /// <param name="spanSink">When set, both sidecars trace every request (sampling ratio 1) and export there: the web
+    /// sidecar as Zipkin JSON, the api sidecar as OTLP/HTTP, so both exporters are on the measured path.</param>
+    /// <param name="cancellation">Stops the wait.</param>
     public static async Task<MeshPair> StartAsync(AgentProcess agent, AgentApi api, string directory, int appPort, string logLevel,
-        CancellationToken cancellation)
+        Uri? spanSink, CancellationToken cancellation)
     {
         Directory.CreateDirectory(directory);
         var meshDll = Path.Combine(AppContext.BaseDirectory, "mesh.dll");
@@ -69,10 +79,14 @@ internal sealed class MeshPair : IProxyPair
         ChildProcess? inbound = null, outbound = null;
         try
         {
-            inbound = StartSidecar(meshDll, "api", httpAddr, logLevel, directory);
-            outbound = StartSidecar(meshDll, "web", httpAddr, logLevel, directory);
+            string[] inboundTracing = spanSink is null ? [] :
+                ["-tracing-exporter", "otlp", "-tracing-otlp-endpoint", spanSink.ToString(), "-tracing-otlp-protocol", "http/protobuf", "-tracing-sample-ratio", "1"];
+            string[] outboundTracing = spanSink is null ? [] :
+                ["-tracing-exporter", "zipkin", "-tracing-zipkin-endpoint", spanSink.ToString(), "-tracing-sample-ratio", "1"];
+            inbound = StartSidecar(meshDll, "api", httpAddr, logLevel, directory, inboundTracing);
+            outbound = StartSidecar(meshDll, "web", httpAddr, logLevel, directory, outboundTracing);
             await WaitUntilServingAsync(upstreamPort, [inbound, outbound], TimeSpan.FromSeconds(120), cancellation);
-            return new MeshPair(api, upstreamPort, outbound, inbound);
+            return new MeshPair(api, spanSink is null ? "mesh" : "traced", upstreamPort, outbound, inbound);
         }
         catch
         {
@@ -91,10 +105,12 @@ internal sealed class MeshPair : IProxyPair
         await DeregisterAsync(_api);
     }
 
-    private static ChildProcess StartSidecar(string meshDll, string service, string httpAddr, string logLevel, string directory) =>
-        ChildProcess.Start($"mesh sidecar for {service}", AgentProcess.DotnetHost(),
-            [meshDll, "connect", "proxy", "-sidecar-for", service, "-http-addr", httpAddr, "-admin-bind", "127.0.0.1:0", "-log-level", logLevel],
-            directory);
+    private static ChildProcess StartSidecar(string meshDll, string service, string httpAddr, string logLevel, string directory, string[] tracing) =>
+        ChildProcess.Start($"mesh sidecar for {service}{(tracing.Length > 0 ? " (traced)" : "")}", AgentProcess.DotnetHost(),
+            [meshDll, "connect", "proxy", "-sidecar-for", service, "-http-addr", httpAddr, "-admin-bind", "127.0.0.1:0", "-log-level", logLevel, .. tracing],
+            directory,
+            // The untraced pair stays untraced whatever OTEL_* variables this benchmark was started with.
+            tracing.Length > 0 ? null : new Dictionary<string, string> { ["OTEL_SDK_DISABLED"] = "true" });
 
     /// <summary>
     /// Polls the upstream's local port until a request through both sidecars returns 200: that needs the listeners,

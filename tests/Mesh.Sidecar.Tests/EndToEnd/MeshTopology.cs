@@ -13,6 +13,7 @@ namespace Mesh.Sidecar.Tests.EndToEnd;
 internal sealed class MeshTopology : IAsyncDisposable
 {
     private readonly List<IAsyncDisposable> _owned = [];
+    private Func<string, SidecarLaunch>? _launch;
 
     private MeshTopology(AgentProcess agent)
     {
@@ -48,9 +49,12 @@ internal sealed class MeshTopology : IAsyncDisposable
     /// <param name="protocol">counting's protocol (service-defaults); <c>tcp</c> writes none.</param>
     /// <param name="countingVersions">One counting instance per entry, with that <c>version</c> metadata.</param>
     /// <param name="appPort">When given, counting-1's sidecar forwards to this port instead of its test app.</param>
-    public static async Task<MeshTopology> StartAsync(string protocol = "http", IReadOnlyList<string>? countingVersions = null, int? appPort = null)
+    /// <param name="sidecars">More flags and environment for the sidecar of each service instance (by its ID,
+    /// <c>counting-1</c> or <c>dashboard</c>); none when null.</param>
+    public static async Task<MeshTopology> StartAsync(string protocol = "http", IReadOnlyList<string>? countingVersions = null, int? appPort = null,
+        Func<string, SidecarLaunch>? sidecars = null)
     {
-        var topology = new MeshTopology(await AgentProcess.StartAsync());
+        var topology = new MeshTopology(await AgentProcess.StartAsync()) { _launch = sidecars };
         try
         {
             if (protocol != "tcp")
@@ -97,7 +101,7 @@ internal sealed class MeshTopology : IAsyncDisposable
             Proxy = new { DestinationServiceName = "counting", DestinationServiceID = id, LocalServiceAddress = "127.0.0.1", LocalServicePort = port },
             Check = new { CheckID = $"{id}-alive", TTL = "10m", Status = "passing" },
         });
-        var sidecar = await SidecarProcess.StartAsync(Agent, ["-sidecar-for", id]);
+        var sidecar = await StartSidecarAsync(id);
         _owned.Add(sidecar);
         Counting[id] = (app, sidecar, publicPort);
     }
@@ -116,9 +120,16 @@ internal sealed class MeshTopology : IAsyncDisposable
                 Upstreams = new[] { new { DestinationName = "counting", LocalBindAddress = "127.0.0.1", LocalBindPort = UpstreamPort } },
             },
         });
-        Dashboard = await SidecarProcess.StartAsync(Agent, ["-sidecar-for", "dashboard"]);
+        Dashboard = await StartSidecarAsync("dashboard");
         _owned.Add(Dashboard);
         Upstream = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{UpstreamPort}/"), Timeout = TimeSpan.FromSeconds(10) };
+    }
+
+    /// <summary>Starts the sidecar of the instance <paramref name="serviceId"/>, with what the test asked for it.</summary>
+    private Task<SidecarProcess> StartSidecarAsync(string serviceId)
+    {
+        var launch = _launch?.Invoke(serviceId) ?? SidecarLaunch.Default;
+        return SidecarProcess.StartAsync(Agent, ["-sidecar-for", serviceId, .. launch.Arguments], environment: launch.Environment);
     }
 
     /// <summary>PUTs JSON to the agent and fails on a non-2xx answer (with its body).</summary>
@@ -181,4 +192,13 @@ internal sealed class MeshTopology : IAsyncDisposable
         for (var i = _owned.Count - 1; i >= 0; i--) await _owned[i].DisposeAsync();
         await Agent.DisposeAsync();
     }
+}
+
+/// <summary>How one sidecar of a <see cref="MeshTopology"/> is started beyond <c>-sidecar-for</c>.</summary>
+/// <param name="Arguments">More flags.</param>
+/// <param name="Environment">Variables for its environment.</param>
+internal sealed record SidecarLaunch(IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string> Environment)
+{
+    /// <summary>No more flags, no more variables.</summary>
+    public static SidecarLaunch Default { get; } = new([], new Dictionary<string, string>());
 }

@@ -36,7 +36,12 @@ internal sealed partial class SidecarProcess : IAsyncDisposable
     private static partial Regex AdminLine();
 
     /// <summary>Starts <c>mesh connect proxy</c> with <paramref name="arguments"/> against <paramref name="agent"/> and waits until ready.</summary>
-    public static async Task<SidecarProcess> StartAsync(AgentProcess agent, IEnumerable<string> arguments, bool waitReady = true)
+    /// <param name="agent">The agent the proxy's configuration comes from.</param>
+    /// <param name="arguments">Flags after the agent address, admin bind and log level.</param>
+    /// <param name="waitReady">Whether to wait for <c>/ready</c> to answer 200.</param>
+    /// <param name="environment">Variables set in the proxy's environment (<c>OTEL_*</c>, say).</param>
+    public static async Task<SidecarProcess> StartAsync(AgentProcess agent, IEnumerable<string> arguments, bool waitReady = true,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var meshDll = Path.Combine(AppContext.BaseDirectory, "mesh.dll");
         var info = new ProcessStartInfo(AgentProcess.DotnetHost())
@@ -59,6 +64,11 @@ internal sealed partial class SidecarProcess : IAsyncDisposable
 
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var sidecar = new SidecarProcess(process);
         process.OutputDataReceived += (_, e) => sidecar.OnLine(e.Data);

@@ -8,7 +8,7 @@ namespace Mesh.Sidecar.Tests.Http;
 /// <summary>Trace propagation and the access log through the proxy.</summary>
 public sealed class HttpProxyTracingTests
 {
-    private static async Task<(ProxyHarness Proxy, TestServer Backend)> StartAsync(TracingConfig? tracing)
+    private static async Task<(ProxyHarness Proxy, TestServer Backend)> StartAsync(TracingConfig? tracing, TracingConfig? processTracing = null)
     {
         var backend = await TestServer.StartAsync(ctx =>
         {
@@ -16,7 +16,8 @@ public sealed class HttpProxyTracingTests
             return ctx.Response.WriteAsync($"{h["traceparent"]}|{h["X-B3-TraceId"]}|{h["X-B3-SpanId"]}|{h["X-B3-ParentSpanId"]}|{h["X-B3-Sampled"]}|{h["b3"]}|{h["tracestate"]}");
         });
         var cluster = Build.Cluster("c");
-        var proxy = await ProxyHarness.StartAsync(Build.Hcm(Build.Table(Build.Route(Build.Prefix("/"), Build.To("c"))), tracing: tracing), cluster);
+        var hcm = Build.Hcm(Build.Table(Build.Route(Build.Prefix("/"), Build.To("c"))), tracing: tracing);
+        var proxy = processTracing is null ? await ProxyHarness.StartAsync(hcm, cluster) : await ProxyHarness.StartAsync(hcm, processTracing, cluster);
         proxy.Clusters.Set(cluster, backend.EndPoint);
         return (proxy, backend);
     }
@@ -99,6 +100,39 @@ public sealed class HttpProxyTracingTests
 
         Assert.Equal("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", parts[0]);
         Assert.Equal("", parts[1]);
+    }
+
+    [Fact]
+    public async Task HandleAsync_ProcessTracingAndNoXdsTracing_ForwardsItsOwnSpanAsParent()
+    {
+        var (proxy, backend) = await StartAsync(null, processTracing: new TracingConfig(100, null));
+        await using var _ = proxy;
+        await using var __ = backend;
+        using var client = proxy.Client();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+        request.Headers.Add("traceparent", "00-3af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+
+        var parts = (await (await client.SendAsync(request)).Content.ReadAsStringAsync()).Split('|');
+
+        var traceparent = parts[0].Split('-');
+        Assert.Equal(("3af7651916cd43dd8448eb211c80319c", "01"), (traceparent[1], traceparent[3]));
+        Assert.NotEqual("b7ad6b7169203331", traceparent[2]);
+        Assert.Equal((traceparent[2], "b7ad6b7169203331"), (parts[2], parts[3]));
+    }
+
+    [Fact]
+    public async Task HandleAsync_XdsTracingAndProcessTracing_XdsSamplingDecides()
+    {
+        // xDS asks for 0 % of new traces; the process default of 100 % applies only where xDS says nothing.
+        var (proxy, backend) = await StartAsync(new TracingConfig(0, null), processTracing: new TracingConfig(100, null));
+        await using var _ = proxy;
+        await using var __ = backend;
+        using var client = proxy.Client();
+
+        var parts = (await client.GetStringAsync("/")).Split('|');
+
+        Assert.EndsWith("-00", parts[0]);
+        Assert.Equal("0", parts[4]);
     }
 
     [Fact]

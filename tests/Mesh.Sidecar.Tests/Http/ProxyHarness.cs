@@ -166,14 +166,20 @@ internal sealed class ProxyHarness : IAsyncDisposable
     public Uri BaseAddress => _server.BaseAddress;
     public IPEndPoint EndPoint => _server.EndPoint;
 
-    public static async Task<ProxyHarness> StartAsync(HttpConnectionManagerConfig hcm, params ClusterConfig[] clusters)
+    public static Task<ProxyHarness> StartAsync(HttpConnectionManagerConfig hcm, params ClusterConfig[] clusters) => StartCoreAsync(hcm, null, clusters);
+
+    /// <summary>A proxy whose listeners without xDS tracing trace as <paramref name="defaultTracing"/> says (a process that exports spans).</summary>
+    public static Task<ProxyHarness> StartAsync(HttpConnectionManagerConfig hcm, TracingConfig defaultTracing, params ClusterConfig[] clusters) =>
+        StartCoreAsync(hcm, defaultTracing, clusters);
+
+    private static async Task<ProxyHarness> StartCoreAsync(HttpConnectionManagerConfig hcm, TracingConfig? defaultTracing, ClusterConfig[] clusters)
     {
         var state = new StateHolder();
         var testClusters = new TestClusters();
         var metrics = new SidecarMetrics();
         var logs = new CapturingLogs();
         var factory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
-        var proxy = new HttpProxy(state, testClusters, metrics, factory);
+        var proxy = new HttpProxy(state, testClusters, metrics, factory, defaultTracing);
         state.Publish(Build.State(hcm, clusters));
         // Kestrel answers an h2c preface on a mixed cleartext endpoint with HTTP_1_1_REQUIRED, so h2c gets its own port.
         var server = await TestServer.StartAsync(ctx => proxy.HandleAsync(ctx, Listener), HttpProtocols.Http1, secondProtocols: HttpProtocols.Http2);

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using Mesh.Cli.Http;
 using Mesh.Sidecar.Hosting;
+using Mesh.Tracing;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Cli.Commands.Connect;
@@ -31,6 +32,10 @@ internal sealed class ConnectProxyCommand : Command
 
               $ mesh connect proxy -service web -service-addr 127.0.0.1:8080 \
                   -listen 127.0.0.1:21000 -upstream db:9191 -register
+
+          Trace every proxied request, exporting to Jaeger's OTLP port on this host:
+
+              $ mesh connect proxy -sidecar-for web -tracing-exporter otlp
         """;
 
     private const string DefaultGrpcPort = "8502";
@@ -40,6 +45,7 @@ internal sealed class ConnectProxyCommand : Command
     private readonly Func<IReadOnlyList<string>> _upstreams;
     private readonly Func<bool> _register;
     private readonly Func<TimeSpan> _drainTimeout;
+    private readonly List<(string Name, Func<string> Value)> _tracing = [];
 
     public ConnectProxyCommand(CliServices services) : base(services, Usage)
     {
@@ -71,6 +77,10 @@ internal sealed class ConnectProxyCommand : Command
         Flags.Alias("metrics-addr", "admin-bind");
         _drainTimeout = Flags.Duration("drain-timeout", TimeSpan.FromSeconds(5),
             "How long shutdown (SIGINT/SIGTERM) waits for open connections and requests to finish.");
+        foreach (var flag in TracingOptions.Flags)
+        {
+            _tracing.Add((flag.Name, Flags.String(flag.Name, "", flag.Help + " The service name defaults to the proxy's service name.")));
+        }
     }
 
     public override string Synopsis => "Runs the native Connect sidecar proxy";
@@ -104,6 +114,9 @@ internal sealed class ConnectProxyCommand : Command
             ctx.Err.WriteLine(e.Message);
             return 1;
         }
+
+        // Tracing settings are checked before anything is registered, so a typo costs no round trip to the agent.
+        if (!TryTracing(ctx, "", out _)) return 1;
 
         string? Setting(Func<string> flag, params string[] envNames) => ProxyRegistration.Setting(ctx, flag, envNames);
 
@@ -187,10 +200,13 @@ internal sealed class ConnectProxyCommand : Command
         var caFile = Setting(_grpcCaFile, "MESH_GRPC_CACERT", "CONSUL_GRPC_CACERT");
         if (caFile is null && grpc.Scheme == Uri.UriSchemeHttps) caFile = client.Config.Tls.CaFile;
         if (caFile is not null && grpc.Scheme == Uri.UriSchemeHttp) grpc = new UriBuilder(grpc) { Scheme = Uri.UriSchemeHttps }.Uri;
+        // The proxy's spans carry its service name (web-sidecar-proxy), unless the environment or a flag says otherwise.
+        _ = TryTracing(ctx, proxyService.Length > 0 ? proxyService : proxyId!, out var tracing);
         var options = new SidecarOptions
         {
             ProxyId = proxyId!,
             ProxyService = proxyService,
+            Tracing = tracing,
             AgentGrpcAddress = grpc,
             AgentCaFile = caFile,
             Token = client.Config.Token,
@@ -205,6 +221,31 @@ internal sealed class ConnectProxyCommand : Command
         finally
         {
             await DeregisterAsync(ctx, client, registered).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The proxy's tracing: <paramref name="serviceName"/> by default, then the <c>OTEL_*</c> environment, then the
+    /// <c>-tracing-*</c> flags. A value that cannot be used is printed naming its variable or flag.
+    /// </summary>
+    private bool TryTracing(CliContext ctx, string serviceName, out TracingOptions options)
+    {
+        options = new TracingOptions();
+        try
+        {
+            options = TracingOptions.FromEnvironment(ctx.GetEnv,
+                serviceName.Length > 0 ? new TracingOptions { ServiceName = serviceName } : new TracingOptions());
+            foreach (var (name, value) in _tracing)
+            {
+                if (Flags.Given.Contains(name)) options = options.WithFlag(name, value());
+            }
+
+            return true;
+        }
+        catch (ArgumentException e)
+        {
+            ctx.Err.WriteLine(TracingOptions.ErrorText(e));
+            return false;
         }
     }
 

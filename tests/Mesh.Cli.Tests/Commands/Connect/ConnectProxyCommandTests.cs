@@ -2,6 +2,7 @@ using System.Text.Json;
 using Mesh.Cli.Commands.Connect;
 using Mesh.Cli.Tests.Support;
 using Mesh.Sidecar.Hosting;
+using Mesh.Tracing;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Cli.Tests.Commands.Connect;
@@ -209,6 +210,95 @@ public sealed class ConnectProxyCommandTests
         Assert.Equal((0, ""), (run.ExitCode, run.Err));
         Assert.Equal(("127.0.0.1:9102", "/etc/ca.pem", new Uri("https://127.0.0.1:8503")),
             (runner.Options!.AdminBind, runner.Options.AgentCaFile, runner.Options.AgentGrpcAddress));
+    }
+
+    [Fact]
+    public async Task Run_NoTracingSettings_ProxyExportsNothing()
+    {
+        var (cli, runner) = Agent();
+
+        var run = await cli.RunAsync("connect", "proxy", "-proxy-id", "web-sidecar-proxy");
+
+        Assert.Equal((0, ""), (run.ExitCode, run.Err));
+        Assert.Equal(TraceExporters.None, runner.Options!.Tracing!.Exporters);
+        Assert.Null(SidecarHost.DefaultTracing(runner.Options));
+    }
+
+    [Fact]
+    public async Task Run_TracingFlags_ProxyExportsAsItsServiceName()
+    {
+        var (cli, runner) = Agent("{" + Sidecar("web-sidecar-proxy", "web") + "}");
+
+        var run = await cli.RunAsync("connect", "proxy", "-sidecar-for", "web", "-tracing-exporter", "zipkin",
+            "-tracing-zipkin-endpoint", "http://zipkin:9411", "-tracing-sample-ratio", "0.5");
+
+        Assert.Equal((0, ""), (run.ExitCode, run.Err));
+        var tracing = runner.Options!.Tracing!;
+        Assert.Equal((TraceExporters.Zipkin, "web-sidecar-proxy", 0.5), (tracing.Exporters, tracing.ServiceName, tracing.SamplingRatio));
+        Assert.Equal(new Uri("http://zipkin:9411/api/v2/spans"), tracing.ResolveZipkinEndpoint());
+        Assert.Equal(100, SidecarHost.DefaultTracing(runner.Options)!.SamplePercent);
+    }
+
+    [Fact]
+    public async Task Run_AdHocWithOtelEnvironment_ExportsAsTheRegisteredProxyName()
+    {
+        var (cli, runner) = Agent();
+        cli.Env["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://collector:4318";
+
+        var run = await cli.RunAsync("connect", "proxy", "-service", "web", "-listen", "127.0.0.1:21000", "-register");
+
+        Assert.Equal((0, ""), (run.ExitCode, run.Err));
+        var tracing = runner.Options!.Tracing!;
+        Assert.Equal((TraceExporters.Otlp, "web-proxy"), (tracing.Exporters, tracing.ServiceName));
+        Assert.Equal(new Uri("http://collector:4318/v1/traces"), tracing.ResolveOtlpTracesEndpoint());
+    }
+
+    [Fact]
+    public async Task Run_OtelServiceNameAndFlag_FlagWinsOverEnvironmentWhichWinsOverProxyName()
+    {
+        var (cli, runner) = Agent();
+        cli.Env["OTEL_SERVICE_NAME"] = "from-env";
+        cli.Env["OTEL_TRACES_EXPORTER"] = "otlp";
+        cli.Env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc";
+
+        var fromEnvironment = await cli.RunAsync("connect", "proxy", "-proxy-id", "web-sidecar-proxy");
+        var envTracing = runner.Options!.Tracing!;
+        var fromFlag = await cli.RunAsync("connect", "proxy", "-proxy-id", "web-sidecar-proxy", "-tracing-service-name", "from-flag",
+            "-tracing-otlp-protocol", "http/protobuf");
+
+        Assert.Equal((0, 0), (fromEnvironment.ExitCode, fromFlag.ExitCode));
+        Assert.Equal(("from-env", OtlpProtocol.Grpc), (envTracing.ServiceName, envTracing.OtlpProtocol));
+        Assert.Equal(("from-flag", OtlpProtocol.HttpProtobuf), (runner.Options.Tracing!.ServiceName, runner.Options.Tracing.OtlpProtocol));
+    }
+
+    [Theory]
+    [InlineData("-tracing-exporter", "jaeger", "-tracing-exporter: unknown exporter \"jaeger\"")]
+    [InlineData("-tracing-sample-ratio", "2", "-tracing-sample-ratio: the sampling ratio 2 is not between 0 and 1")]
+    [InlineData("-tracing-otlp-endpoint", "collector", "-tracing-otlp-endpoint: \"collector\" is not an absolute")]
+    [InlineData("-tracing-otlp-protocol", "udp", "-tracing-otlp-protocol: unknown protocol \"udp\"")]
+    public async Task Run_BadTracingFlag_ExitsOneNamingTheFlagBeforeAskingTheAgent(string flag, string value, string message)
+    {
+        var (cli, runner) = Agent();
+
+        var run = await cli.RunAsync("connect", "proxy", "-sidecar-for", "web", flag, value);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains(message, run.Err);
+        Assert.Null(runner.Options);
+        Assert.Empty(cli.Handler.Log);
+    }
+
+    [Fact]
+    public async Task Run_BadOtelVariable_ExitsOneNamingTheVariable()
+    {
+        var (cli, runner) = Agent();
+        cli.Env["OTEL_EXPORTER_ZIPKIN_ENDPOINT"] = "zipkin:9411";
+
+        var run = await cli.RunAsync("connect", "proxy", "-proxy-id", "web-sidecar-proxy");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("OTEL_EXPORTER_ZIPKIN_ENDPOINT", run.Err);
+        Assert.Null(runner.Options);
     }
 
     [Fact]
