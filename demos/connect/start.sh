@@ -83,4 +83,4 @@ echo "The demo is running. Open the dashboard:"
 echo
 echo "    Dashboard: http://localhost:$DASHBOARD_PORT"
 echo
-echo "Stop it with $(rel "$here/stop.sh")"
+echo "Stop it with $(rel "${DEMO_STOP_SCRIPT:-$here/stop.sh}")"

@@ -2,8 +2,9 @@
 # Starts the counting/dashboard demo with tracing on. The services and both sidecars export their spans to a Jaeger
 # (or any OTLP collector) on localhost: OTLP/HTTP to http://localhost:4318 by default, or Zipkin v2 JSON to
 # http://localhost:9411 with TRACING=zipkin. Any OTEL_* variable already set wins (see docs/tracing.md). The agent
-# gets proxy-defaults that make every proxy speak HTTP and trace (demos/tracing/proxy-defaults.json). Everything
-# else, ports included, is as in demos/connect/start.sh; the run state is in demos/tracing/.run by default.
+# gets proxy-defaults that make every proxy speak HTTP (demos/tracing/proxy-defaults.json): a sidecar traces HTTP
+# requests, not TCP connections. Everything else, ports included, is as in demos/connect/start.sh; the run state is
+# in demos/tracing/.run by default.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=../lib/common.sh
@@ -26,6 +27,7 @@ esac
 export OTEL_BSP_SCHEDULE_DELAY="${OTEL_BSP_SCHEDULE_DELAY:-1000}"
 export DEMO_STATE_DIR="${DEMO_STATE_DIR:-$here/.run}"
 export CONFIG_ENTRIES="$here/proxy-defaults.json ${CONFIG_ENTRIES:-}"
+export DEMO_STOP_SCRIPT="$here/stop.sh"
 
 echo "==> Tracing: OTEL_TRACES_EXPORTER=$OTEL_TRACES_EXPORTER" \
   "${OTEL_EXPORTER_OTLP_ENDPOINT:+OTEL_EXPORTER_OTLP_ENDPOINT=$OTEL_EXPORTER_OTLP_ENDPOINT}" \
