@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Sends N requests (default 1000, or $REQUESTS) to web, one after another over one kept-alive connection, and prints
 # how many api calls each version answered:
 #   1000 requests through web: v1 900 (90.0%), v2 100 (10.0%), failed 0

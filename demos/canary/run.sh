@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # The whole canary walk: starts the demo, then for the splits 90/10, 50/50 and 0/100 shifts api's traffic and
 # measures it with $REQUESTS requests (default 1000) through web, and stops everything at the end (unless
 # KEEP_RUNNING=1).

@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck source-path=SCRIPTDIR
 # The canary demo's settings, shared by its scripts (sourced). Every value can be set in the environment instead.
 # shellcheck source=../lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"

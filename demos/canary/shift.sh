@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Changes api's split: `shift.sh 50 50` sends half of web's api calls to v1 and half to v2. Writes the
 # service-splitter with `mesh config write` and returns once web's answers follow the new weights.
 set -euo pipefail
@@ -9,7 +10,7 @@ require_tools curl jq
 
 usage="usage: $0 V1_WEIGHT V2_WEIGHT (integers from 0 to 100 that add up to 100)"
 (($# == 2)) || fail "$usage"
-[[ "$1" =~ ^[0-9]+$ && "$2" =~ ^[0-9]+$ ]] && (($1 + $2 == 100)) || fail "$usage"
+if ! [[ "$1" =~ ^[0-9]+$ && "$2" =~ ^[0-9]+$ ]] || (($1 + $2 != 100)); then fail "$usage"; fi
 v1="$1"
 v2="$2"
 
@@ -27,8 +28,8 @@ mesh config write "$STATE/config/api-splitter.json"
 # row come back in the new proportion (the sidecar splits exactly: 90/10 sends 18 of 20 to v1), give or take one.
 want=$((20 * v2 / 100))
 follows() {
-  local i answer got=0
-  for i in $(seq 20); do
+  local answer got=0
+  for _ in $(seq 20); do
     answer="$(curl -s --max-time 5 "http://127.0.0.1:$WEB_PORT/" || true)"
     [[ "$answer" == *'"version":"v2"'* ]] && got=$((got + 1))
   done

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Starts the canary demo: a dev agent with web (whose sidecar has the upstream api) and two instances of api,
 # v1 and v2 (Meta.version), each with its sidecar; writes api's service-defaults (protocol http), its
 # service-resolver (subsets v1 and v2) and a service-splitter sending 90% to v1 and 10% to v2; and waits until web
@@ -70,8 +71,8 @@ done
 echo "==> Waiting for web to answer through the mesh, from both versions"
 # With 90/10, one request in ten goes to v2: twenty requests see both once every endpoint is healthy.
 both_versions() {
-  local i answer seen=""
-  for i in $(seq 20); do
+  local answer seen=""
+  for _ in $(seq 20); do
     answer="$(curl -s --max-time 5 "http://127.0.0.1:$WEB_PORT/" || true)"
     [[ "$answer" == *'"version":"v1"'* && "$seen" != *v1* ]] && seen+=" v1"
     [[ "$answer" == *'"version":"v2"'* && "$seen" != *v2* ]] && seen+=" v2"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Starts the counting/dashboard demo: a dev agent that loads both service definitions, the counting and dashboard
 # services, and a `mesh connect proxy` sidecar for each; waits until the dashboard gets a count through the mesh and
 # prints its URL. demos/connect/stop.sh stops everything again. Every port can be moved with an environment variable

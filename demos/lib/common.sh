@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the demo scripts (sourced, not run): how to run mesh and mesh-demo, where the run state lives, starting
 # processes in the background with pid files, waiting for them, and stopping them again.
 #
@@ -55,7 +56,7 @@ require_tools() {
 port_var() {
   local name="$1" default="$2" value
   value="${!name:-$default}"
-  [[ "$value" =~ ^[0-9]+$ ]] && ((value <= 65535)) || fail "$name: \"$value\" is not a port number"
+  if ! [[ "$value" =~ ^[0-9]+$ ]] || ((value > 65535)); then fail "$name: \"$value\" is not a port number"; fi
   printf -v "$name" '%s' "$value"
 }
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Starts the counting/dashboard demo with tracing on. The services and both sidecars export their spans to a Jaeger
 # (or any OTLP collector) on localhost: OTLP/HTTP to http://localhost:4318 by default, or Zipkin v2 JSON to
 # http://localhost:9411 with TRACING=zipkin. Any OTEL_* variable already set wins (see docs/tracing.md). The agent
