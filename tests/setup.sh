@@ -9,8 +9,9 @@ export DEBIAN_FRONTEND=noninteractive
 
 log() { printf 'setup: %s\n' "$*"; }
 
-# Debian packages the tests need. python3-consul is Consul's Python client (run with /usr/bin/python3).
-apt_packages=(python3-consul wrk bind9-dnsutils dnsperf curl jq openssl)
+# Debian packages the tests need. python3-consul is Consul's Python client (run with /usr/bin/python3); chromium
+# is the browser the demos' Playwright test drives (no `playwright install`: it uses /usr/bin/chromium).
+apt_packages=(python3-consul wrk bind9-dnsutils dnsperf curl jq openssl chromium)
 # Node.js is part of the machine image; install Debian's only if it is absent.
 command -v node >/dev/null 2>&1 || apt_packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || apt_packages+=(npm)

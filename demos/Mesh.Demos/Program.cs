@@ -1,0 +1,3 @@
+using Mesh.Demos.Hosting;
+
+return await DemoProgram.RunAsync(args, Console.Out, Console.Error);
