@@ -34,7 +34,16 @@ internal sealed class ConfigDefinitions
         lock (_gate)
         {
             var existing = local.Services().Values.ToList();
-            var services = config.Services.Select(d => (d.Json, Reg: ParseService(d, _node, existing))).ToList();
+            var services = new List<(string Json, AgentServiceBody.Registration Reg)>(config.Services.Count);
+            foreach (var d in config.Services)
+            {
+                var parsed = ParseService(d, _node, existing);
+                services.Add((d.Json, parsed));
+                // A sidecar without a port gets the first free one in the agent's range: the next definition's sidecar
+                // must see this one's as taken, or two sidecars from one config directory share a port.
+                if (parsed.Sidecar is not null) existing.Add(parsed.Sidecar);
+            }
+
             var checks = config.Checks.Select(d => (d.Json, Spec: ParseCheck(d))).ToList();
 
             var newServices = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -254,8 +254,8 @@ internal sealed class SnapshotAssembler
         BindPort = Int(config, "bind_port") is > 0 and var p ? p : null,
         LocalConnectTimeout = Int(config, "local_connect_timeout_ms") is > 0 and var c ? TimeSpan.FromMilliseconds(c) : TimeSpan.FromSeconds(5),
         LocalRequestTimeout = Int(config, "local_request_timeout_ms") is > 0 and var r ? TimeSpan.FromMilliseconds(r) : null,
-        TracingJson = Str(config, "envoy_tracing_json") is { Length: > 0 } t ? t : null,
-        ExtraStaticClustersJson = Str(config, "envoy_extra_static_clusters_json") is { Length: > 0 } x ? x : null,
+        TracingJson = JsonText(config, "envoy_tracing_json") is { Length: > 0 } t ? t : null,
+        ExtraStaticClustersJson = JsonText(config, "envoy_extra_static_clusters_json") is { Length: > 0 } x ? x : null,
         PrometheusBindAddress = Str(config, "envoy_prometheus_bind_addr") is { Length: > 0 } pr ? pr : null,
     };
 
@@ -285,6 +285,13 @@ internal sealed class SnapshotAssembler
             JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => v.GetRawText(),
             _ => "",
         } : "";
+
+    /// <summary>
+    /// A setting that carries JSON. Consul's form is a string holding the JSON; an object or array written in place is
+    /// taken as the same JSON, as the bootstrap does, rather than read as empty and silently ignored.
+    /// </summary>
+    private static string JsonText(IReadOnlyDictionary<string, JsonElement> config, string key) =>
+        config.TryGetValue(key, out var v) && v.ValueKind is JsonValueKind.Object or JsonValueKind.Array ? v.GetRawText() : Str(config, key);
 
     /// <summary>An integer setting, given as a number or as a numeric string (config files carry both).</summary>
     private static int Int(IReadOnlyDictionary<string, JsonElement> config, string key) =>

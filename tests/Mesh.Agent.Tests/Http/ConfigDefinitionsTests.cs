@@ -28,6 +28,27 @@ public sealed class ConfigDefinitionsTests : IDisposable
     }
 
     [Fact]
+    public async Task Definitions_SeveralSidecarsWithoutPorts_EachGetsItsOwnPort()
+    {
+        Write("10-counting.json", """{ "service": { "name": "counting", "id": "counting-1", "port": 9003, "connect": { "sidecar_service": {} } } }""");
+        Write("20-dashboard.json", """{ "service": { "name": "dashboard", "port": 9002, "connect": { "sidecar_service": {} } } }""");
+        Write("30-more.json", """{ "services": [ { "name": "a", "port": 1, "connect": { "sidecar_service": {} } }, { "name": "b", "port": 2, "connect": { "sidecar_service": {} } } ] }""");
+        await using var a = await StartWithDir();
+
+        var services = await a.JsonAsync("/v1/agent/services");
+        var ports = new[] { "counting-1-sidecar-proxy", "dashboard-sidecar-proxy", "a-sidecar-proxy", "b-sidecar-proxy" }
+            .Select(id => services.GetProperty(id).GetProperty("Port").GetInt32()).ToArray();
+        Assert.All(ports, p => Assert.InRange(p, 21000, 21255));
+        Assert.Equal(ports.Length, ports.Distinct().Count());
+
+        // A reload keeps each sidecar on the port it already has.
+        using (var reload = await a.PutAsync("/v1/agent/reload")) Assert.Equal(HttpStatusCode.OK, reload.StatusCode);
+        var after = await a.JsonAsync("/v1/agent/services");
+        Assert.Equal(ports, new[] { "counting-1-sidecar-proxy", "dashboard-sidecar-proxy", "a-sidecar-proxy", "b-sidecar-proxy" }
+            .Select(id => after.GetProperty(id).GetProperty("Port").GetInt32()).ToArray());
+    }
+
+    [Fact]
     public async Task Reload_AppliesOnlyTheDifference_AndLeavesHttpRegisteredServices()
     {
         Write("10-web.json", """{ "service": { "name": "web", "id": "web-1", "tags": ["v1"] } }""");

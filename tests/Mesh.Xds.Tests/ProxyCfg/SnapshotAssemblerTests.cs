@@ -152,4 +152,26 @@ public sealed class SnapshotAssemblerTests
     [InlineData("{\"Upstreams\":\"db\"}")]
     public void ProxyDefinition_Malformed_IsAFormatException(string json) =>
         Assert.Throws<FormatException>(() => ProxyDefinition.Parse(json));
+
+    [Theory]
+    [InlineData("""{"envoy_tracing_json":"{\"http\":{\"name\":\"z\"}}"}""")]
+    [InlineData("""{"envoy_tracing_json":{"http":{"name":"z"}}}""")]
+    public void Settings_TracingJsonAsStringOrObject_IsTheSameJson(string config)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(config);
+        var settings = SnapshotAssembler.Settings(doc.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value));
+
+        Assert.NotNull(settings.TracingJson);
+        using var tracing = System.Text.Json.JsonDocument.Parse(settings.TracingJson);
+        Assert.Equal("z", tracing.RootElement.GetProperty("http").GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public void Settings_ExtraStaticClustersAsArray_IsKept()
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse("""{"envoy_extra_static_clusters_json":[{"name":"jaeger"}]}""");
+        var settings = SnapshotAssembler.Settings(doc.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value));
+
+        Assert.Equal("""[{"name":"jaeger"}]""", settings.ExtraStaticClustersJson);
+    }
 }
