@@ -17,6 +17,8 @@ using var onHangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, CancelOn
 
 // The xDS scenario's load generator is this same program in its own process.
 if (args.Length > 0 && args[0] == "xds-load") return await Mesh.Benchmarks.Xds.XdsLoadGenerator.RunAsync(args);
+// So is the sidecar scenario's span sink, whose decoding must not pause the generator measuring the traced path.
+if (args.Length > 0 && args[0] == "span-sink") return await Mesh.Benchmarks.Sidecar.SpanSinkServer.RunAsync(args, cancel.Token);
 
 BenchOptions? options;
 try

@@ -12,7 +12,7 @@ namespace Mesh.Benchmarks.Scenarios;
 /// client straight to the app for reference. The app is nginx with one worker. For each path: wrk throughput at two
 /// connection counts, latency at a constant 1,000 requests/s from an open-loop generator (the added p99 is the pair's
 /// minus the direct one), and each proxy's resident memory after the load and a few seconds idle. Then the Mesh pair
-/// once more with tracing on at 100 % sampling, exporting to a sink in this process (the web sidecar as Zipkin JSON,
+/// once more with tracing on at 100 % sampling, exporting to a sink in a process of its own (the web sidecar as Zipkin JSON,
 /// the api sidecar as OTLP/HTTP), measured the same way: what tracing adds to the p99 at 1,000 requests/s, and a
 /// count of the spans that arrived for that run.
 /// </summary>
@@ -106,8 +106,9 @@ internal sealed class SidecarScenario : IScenario
                     $"spans to {sink.BaseAddress}");
                 await CheckPathAsync(pair, cancellation);
                 tracedFigures = await MeasureAsync(context, wrk, pair.Name, pair.EntryPort, [pair.Outbound, pair.Inbound], cancellation, sink);
+                var counts = await sink.CountsAsync(cancellation);
                 if (tracedFigures.Spans is { Received: 0 })
-                    errors.Add($"the traced pair exported no span to the sink ({sink.Received:#,0} spans in all, {sink.Rejected:#,0} requests refused); " +
+                    errors.Add($"the traced pair exported no span to the sink ({counts.Received:#,0} spans in all, {counts.Rejected:#,0} requests refused); " +
                                $"{pair.Outbound.Describe()}; {pair.Inbound.Describe()}");
             }
             catch (BenchmarkSetupException e)
@@ -177,7 +178,7 @@ internal sealed class SidecarScenario : IScenario
                 (run.Non2xx + run.SocketErrors > 0 ? $", {run.Non2xx:#,0} non-2xx, {run.SocketErrors:#,0} socket errors" : ""));
         }
 
-        sink?.CountFrom(DateTime.UtcNow);
+        if (sink is not null) await sink.CountFromAsync(DateTime.UtcNow, cancellation);
         var latency = await OpenLoopGenerator.RunAsync(new IPEndPoint(IPAddress.Loopback, port), Path, Rate, OpenLoopConnections,
             LatencyWarmup(options), LatencyDuration(options), cancellation);
         context.Log.WriteLine($"sidecar: {name,-7} {Rate:#,0} req/s: p50 {latency.P50Ms:0.000} ms, p99 {latency.P99Ms:0.000} ms, " +
@@ -189,8 +190,9 @@ internal sealed class SidecarScenario : IScenario
             var requests = (long)((LatencyWarmup(options) + LatencyDuration(options)).TotalSeconds * Rate);
             var received = await sink.WaitForAsync(requests * SpansPerRequest, quiet: TimeSpan.FromSeconds(7), timeout: TimeSpan.FromSeconds(30), cancellation);
             spans = (received, requests);
-            context.Log.WriteLine($"sidecar: {name,-7} spans at the sink for the {Rate:#,0} req/s run: {received:#,0} of {requests * SpansPerRequest:#,0} " +
-                $"({SpansPerRequest} per request); {sink.Received:#,0} in all, {sink.Rejected:#,0} requests refused");
+            var counts = await sink.CountsAsync(cancellation);
+            context.Log.WriteLine($"sidecar: {name,-7} spans at the sink (pid {sink.Process.Pid}) for the {Rate:#,0} req/s run: {received:#,0} of {requests * SpansPerRequest:#,0} " +
+                $"({SpansPerRequest} per request); {counts.Received:#,0} in all, {counts.Rejected:#,0} requests refused");
         }
 
         var processes = Array.Empty<(string, long, int)>();
@@ -252,7 +254,7 @@ internal sealed class SidecarScenario : IScenario
     {
         if (traced is null) yield break;
         yield return "traced pair: both sidecars with -tracing-sample-ratio 1 (every request recorded), the web sidecar exporting Zipkin v2 JSON " +
-                     "and the api sidecar OTLP/HTTP protobuf to a sink in this process, with the default batching (512 spans or 5 s)";
+                     "and the api sidecar OTLP/HTTP protobuf to a sink in a process of its own, with the default batching (512 spans or 5 s)";
         if (traced.Spans is { } spans)
         {
             yield return $"traced pair: {spans.Received:#,0} spans arrived for the {Rate:#,0} req/s run's {spans.Requests:#,0} requests " +

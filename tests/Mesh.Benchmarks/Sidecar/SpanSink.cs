@@ -1,76 +1,83 @@
-using System.Net;
-using System.Text.Json;
-using Google.Protobuf;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using System.Globalization;
+using Mesh.Benchmarks.Infrastructure;
 
 namespace Mesh.Benchmarks.Sidecar;
 
 /// <summary>
-/// Where the traced pair's sidecars send their spans: a Kestrel endpoint in this process taking Zipkin v2 JSON
-/// (<c>POST /api/v2/spans</c>) and OTLP/HTTP protobuf (<c>POST /v1/traces</c>), answering as the real collectors do
-/// and counting the spans by the time they started, so the spans of one measured run can be told from those of the
-/// runs before it. Reading just the start times keeps the sink's own CPU small next to the proxies it measures.
+/// The benchmark's handle on the span sink, which runs as its own process (<see cref="SpanSinkServer"/>) so that
+/// decoding the spans never pauses the load generator that measures the traced path.
 /// </summary>
 internal sealed class SpanSink : IAsyncDisposable
 {
-    private readonly WebApplication _app;
-    private long _fromMicroseconds = long.MaxValue;
-    private long _counted;
-    private long _received;
-    private long _rejected;
+    private readonly ChildProcess _process;
+    private readonly HttpClient _control;
 
-    private SpanSink(WebApplication app) => _app = app;
+    private SpanSink(ChildProcess process, Uri baseAddress)
+    {
+        _process = process;
+        BaseAddress = baseAddress;
+        _control = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(10) };
+    }
 
     /// <summary>The collector's base URL, <c>http://127.0.0.1:port</c>: Zipkin's and OTLP/HTTP's.</summary>
-    public Uri BaseAddress { get; private set; } = null!;
+    public Uri BaseAddress { get; }
 
-    /// <summary>Requests the sink could not read (counted, answered 400).</summary>
-    public long Rejected => Interlocked.Read(ref _rejected);
+    /// <summary>The sink's process, for its pid and output in messages.</summary>
+    public ChildProcess Process => _process;
 
     public static async Task<SpanSink> StartAsync(CancellationToken cancellation)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http1AndHttp2));
-        var app = builder.Build();
-        var sink = new SpanSink(app);
-        app.Run(sink.HandleAsync);
-        await app.StartAsync(cancellation);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        sink.BaseAddress = new Uri(address);
-        return sink;
+        var port = ChildProcess.FreePort();
+        var self = Path.Combine(AppContext.BaseDirectory, "Mesh.Benchmarks.dll");
+        var process = ChildProcess.Start("span sink", AgentProcess.DotnetHost(),
+            [self, "span-sink", "--port", port.ToString(CultureInfo.InvariantCulture)], AppContext.BaseDirectory);
+        try
+        {
+            await process.WaitForPortAsync(port, TimeSpan.FromSeconds(30), cancellation);
+        }
+        catch
+        {
+            await process.DisposeAsync();
+            throw;
+        }
+
+        return new SpanSink(process, new Uri($"http://127.0.0.1:{port}"));
     }
 
-    /// <summary>Spans received in all, whenever they started.</summary>
-    public long Received => Interlocked.Read(ref _received);
-
     /// <summary>From now on, counts the spans that started at or after <paramref name="since"/> (and only those).</summary>
-    public void CountFrom(DateTime since)
+    public async Task CountFromAsync(DateTime since, CancellationToken cancellation)
     {
-        Interlocked.Exchange(ref _counted, 0);
-        Interlocked.Exchange(ref _fromMicroseconds, Microseconds(since));
+        var microseconds = (since - DateTime.UnixEpoch).Ticks / 10;
+        using var response = await _control.PostAsync($"/sink/count-from/{microseconds.ToString(CultureInfo.InvariantCulture)}", null, cancellation);
+        if (!response.IsSuccessStatusCode) throw new BenchmarkSetupException($"the span sink refused the count mark: {(int)response.StatusCode}");
     }
 
     /// <summary>
-    /// Waits until <paramref name="expected"/> spans started since the <see cref="CountFrom"/> mark have arrived, or
-    /// until none arrived for <paramref name="quiet"/> (the exporters batch for up to 5 s), and returns how many did.
+    /// The sink's counters: spans started since the <see cref="CountFromAsync"/> mark, spans received in all, and
+    /// requests it could not read (answered 400).
+    /// </summary>
+    public async Task<(long Counted, long Received, long Rejected)> CountsAsync(CancellationToken cancellation)
+    {
+        var text = await _control.GetStringAsync("/sink/counts", cancellation);
+        var parts = text.Split(' ');
+        if (parts.Length != 3) throw new BenchmarkSetupException($"the span sink answered its counts with '{text}'");
+        return (long.Parse(parts[0], CultureInfo.InvariantCulture), long.Parse(parts[1], CultureInfo.InvariantCulture),
+            long.Parse(parts[2], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="expected"/> spans started since the <see cref="CountFromAsync"/> mark have arrived,
+    /// or until none arrived for <paramref name="quiet"/> (the exporters batch for up to 5 s), and returns how many did.
     /// </summary>
     public async Task<long> WaitForAsync(long expected, TimeSpan quiet, TimeSpan timeout, CancellationToken cancellation)
     {
         var deadline = DateTime.UtcNow + timeout;
-        var count = Interlocked.Read(ref _counted);
+        var count = (await CountsAsync(cancellation)).Counted;
         var changed = DateTime.UtcNow;
         while (count < expected && DateTime.UtcNow - changed < quiet && DateTime.UtcNow < deadline)
         {
             await Task.Delay(200, cancellation);
-            var now = Interlocked.Read(ref _counted);
+            var now = (await CountsAsync(cancellation)).Counted;
             if (now != count) changed = DateTime.UtcNow;
             count = now;
         }
@@ -80,101 +87,7 @@ internal sealed class SpanSink : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        _control.Dispose();
+        await _process.DisposeAsync();
     }
-
-    private async Task HandleAsync(HttpContext context)
-    {
-        var request = context.Request;
-        if (request.Method != "POST" || (request.Path != "/api/v2/spans" && request.Path != "/v1/traces"))
-        {
-            context.Response.StatusCode = 404;
-            return;
-        }
-
-        using var body = new MemoryStream();
-        await request.Body.CopyToAsync(body, context.RequestAborted);
-        var starts = new List<long>();
-        try
-        {
-            if (request.Path == "/api/v2/spans") ReadZipkin(body.ToArray(), starts);
-            else ReadOtlp(body.ToArray(), starts);
-        }
-        catch (Exception e) when (e is JsonException or InvalidProtocolBufferException or KeyNotFoundException or InvalidOperationException or FormatException)
-        {
-            Interlocked.Increment(ref _rejected);
-            context.Response.StatusCode = 400;
-            return;
-        }
-
-        var from = Interlocked.Read(ref _fromMicroseconds);
-        Interlocked.Add(ref _received, starts.Count);
-        Interlocked.Add(ref _counted, starts.Count(start => start >= from));
-        // Zipkin answers 202; OTLP/HTTP 200 with an empty ExportTraceServiceResponse.
-        if (request.Path == "/api/v2/spans")
-        {
-            context.Response.StatusCode = 202;
-        }
-        else
-        {
-            context.Response.StatusCode = 200;
-            context.Response.ContentType = "application/x-protobuf";
-        }
-    }
-
-    /// <summary>A Zipkin v2 JSON array: each span's <c>timestamp</c>, in microseconds since the epoch.</summary>
-    private static void ReadZipkin(byte[] body, List<long> starts)
-    {
-        using var document = JsonDocument.Parse(body);
-        if (document.RootElement.ValueKind != JsonValueKind.Array) throw new FormatException("not a JSON array of spans");
-        foreach (var span in document.RootElement.EnumerateArray()) starts.Add(span.GetProperty("timestamp").GetInt64());
-    }
-
-    /// <summary>
-    /// An OTLP <c>ExportTraceServiceRequest</c>: resource_spans (1) → scope_spans (2) → spans (2) →
-    /// start_time_unix_nano (7, fixed64), read straight off the protobuf wire format.
-    /// </summary>
-    private static void ReadOtlp(byte[] body, List<long> starts)
-    {
-        foreach (var resourceSpans in Messages(body, 1))
-        {
-            foreach (var scopeSpans in Messages(resourceSpans, 2))
-            {
-                foreach (var span in Messages(scopeSpans, 2)) starts.Add(StartMicroseconds(span));
-            }
-        }
-    }
-
-    private static List<byte[]> Messages(byte[] message, int field)
-    {
-        var found = new List<byte[]>();
-        var input = new CodedInputStream(message);
-        uint tag;
-        while ((tag = input.ReadTag()) != 0)
-        {
-            if (WireFormat.GetTagFieldNumber(tag) == field && WireFormat.GetTagWireType(tag) == WireFormat.WireType.LengthDelimited)
-                found.Add(input.ReadBytes().ToByteArray());
-            else
-                input.SkipLastField();
-        }
-
-        return found;
-    }
-
-    private static long StartMicroseconds(byte[] span)
-    {
-        var input = new CodedInputStream(span);
-        uint tag;
-        while ((tag = input.ReadTag()) != 0)
-        {
-            if (WireFormat.GetTagFieldNumber(tag) == 7 && WireFormat.GetTagWireType(tag) == WireFormat.WireType.Fixed64)
-                return (long)(input.ReadFixed64() / 1000);
-            input.SkipLastField();
-        }
-
-        throw new FormatException("an OTLP span without start_time_unix_nano");
-    }
-
-    private static long Microseconds(DateTime utc) => (utc - DateTime.UnixEpoch).Ticks / 10;
 }
