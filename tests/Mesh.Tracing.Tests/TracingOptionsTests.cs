@@ -21,6 +21,10 @@ public class TracingOptionsTests
         Assert.Equal(new Uri("http://localhost:4318/v1/traces"), options.ResolveOtlpTracesEndpoint());
         Assert.Equal(new Uri("http://localhost:9411/api/v2/spans"), options.ResolveZipkinEndpoint());
         Assert.Equal(new[] { "Mesh.*" }, options.Sources);
+        // Mesh's batching, smaller and sooner than the specification's 512 spans / 5 s (see BatchScheduleDelay).
+        Assert.Equal(TimeSpan.FromMilliseconds(100), options.BatchScheduleDelay);
+        Assert.Equal(64, options.BatchMaxExportSize);
+        Assert.Equal(2048, options.BatchMaxQueueSize);
     }
 
     [Fact]

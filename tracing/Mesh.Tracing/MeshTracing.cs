@@ -46,22 +46,15 @@ public static class MeshTracing
 
         if (options.Exporters.HasFlag(TraceExporters.Otlp))
         {
-            builder.AddOtlpExporter(otlp =>
+            var otlp = new OtlpExporterOptions
             {
-                otlp.Protocol = options.OtlpProtocol == OtlpProtocol.Grpc ? OtlpExportProtocol.Grpc : OtlpExportProtocol.HttpProtobuf;
+                Protocol = options.OtlpProtocol == OtlpProtocol.Grpc ? OtlpExportProtocol.Grpc : OtlpExportProtocol.HttpProtobuf,
                 // Set explicitly, the endpoint is used exactly: ResolveOtlpTracesEndpoint already applied the
                 // specification's /v1/traces rule, and the exporter must not apply it a second time.
-                otlp.Endpoint = options.ResolveOtlpTracesEndpoint();
-                otlp.TimeoutMilliseconds = ToMilliseconds(options.ExportTimeout);
-                otlp.ExportProcessorType = ExportProcessorType.Batch;
-                otlp.BatchExportProcessorOptions = new BatchExportActivityProcessorOptions
-                {
-                    MaxQueueSize = options.BatchMaxQueueSize,
-                    MaxExportBatchSize = options.BatchMaxExportSize,
-                    ScheduledDelayMilliseconds = ToMilliseconds(options.BatchScheduleDelay),
-                    ExporterTimeoutMilliseconds = ToMilliseconds(options.ExportTimeout),
-                };
-            });
+                Endpoint = options.ResolveOtlpTracesEndpoint(),
+                TimeoutMilliseconds = ToMilliseconds(options.ExportTimeout),
+            };
+            builder.AddProcessor(BatchProcessor(new OtlpExporter(otlp), options));
         }
 
         if (options.Exporters.HasFlag(TraceExporters.Zipkin))
@@ -73,16 +66,15 @@ public static class MeshTracing
                 Timeout = options.ExportTimeout,
                 ServiceName = options.ServiceName,
             }, logger);
-            builder.AddProcessor(new BatchActivityExportProcessor(
-                exporter,
-                options.BatchMaxQueueSize,
-                ToMilliseconds(options.BatchScheduleDelay),
-                ToMilliseconds(options.ExportTimeout),
-                options.BatchMaxExportSize));
+            builder.AddProcessor(BatchProcessor(exporter, options));
         }
 
         return new MeshTracer(builder.Build(), options);
     }
+
+    /// <summary>The batching the options describe, in front of <paramref name="exporter"/>.</summary>
+    private static BatchActivityExportProcessor BatchProcessor(BaseExporter<Activity> exporter, TracingOptions options) =>
+        new(exporter, options.BatchMaxQueueSize, ToMilliseconds(options.BatchScheduleDelay), ToMilliseconds(options.ExportTimeout), options.BatchMaxExportSize);
 
     /// <summary>The sampler the options describe: a ratio for new traces, optionally behind the parent's decision.</summary>
     internal static Sampler CreateSampler(TracingOptions options)

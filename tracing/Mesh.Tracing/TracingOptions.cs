@@ -88,14 +88,21 @@ public sealed record TracingOptions
     /// </summary>
     public Uri? ZipkinEndpoint { get; init; }
 
-    /// <summary>How long finished spans wait in the batch before export (<c>OTEL_BSP_SCHEDULE_DELAY</c>).</summary>
-    public TimeSpan BatchScheduleDelay { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long finished spans wait in the batch before export (<c>OTEL_BSP_SCHEDULE_DELAY</c>). Mesh's default,
+    /// 100 ms, and <see cref="BatchMaxExportSize"/>'s, 64, are far below the specification's 5 s and 512: a span
+    /// waiting for export is an object graph every garbage collection must keep, and in a proxy at 1,000 requests/s
+    /// batches of 512 held for half a second each made collections long enough to show in the p99 (the sidecar
+    /// benchmark measured about +50 % with 512 and no difference beyond its noise with 64). Small frequent exports
+    /// cost a few more requests to the collector.
+    /// </summary>
+    public TimeSpan BatchScheduleDelay { get; init; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>How many finished spans wait at most; more are dropped (<c>OTEL_BSP_MAX_QUEUE_SIZE</c>).</summary>
     public int BatchMaxQueueSize { get; init; } = 2048;
 
-    /// <summary>The most spans in one export request (<c>OTEL_BSP_MAX_EXPORT_BATCH_SIZE</c>).</summary>
-    public int BatchMaxExportSize { get; init; } = 512;
+    /// <summary>The most spans in one export request (<c>OTEL_BSP_MAX_EXPORT_BATCH_SIZE</c>); see <see cref="BatchScheduleDelay"/>.</summary>
+    public int BatchMaxExportSize { get; init; } = 64;
 
     /// <summary>How long one export request may take (<c>OTEL_BSP_EXPORT_TIMEOUT</c>).</summary>
     public TimeSpan ExportTimeout { get; init; } = TimeSpan.FromSeconds(30);

@@ -42,6 +42,7 @@ public sealed partial class ZipkinExporter : BaseExporter<Activity>
     /// <inheritdoc />
     public override ExportResult Export(in Batch<Activity> batch)
     {
+        ExportThreadPriority.LowerForExportThread();
         // The exporter's own HTTP call must not be traced, or every export would produce spans to export.
         using var suppress = SuppressInstrumentationScope.Begin();
         var serviceName = _serviceName ??= ResolveServiceName();
