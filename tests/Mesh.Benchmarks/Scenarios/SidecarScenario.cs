@@ -9,12 +9,12 @@ namespace Mesh.Benchmarks.Scenarios;
 /// <summary>
 /// The sidecar data path against HAProxy: load client → local proxy (plain HTTP/1.1) → mutual TLS → remote proxy →
 /// app, built once with two HAProxy processes and once with two Mesh sidecars driven by the agent over xDS, plus the
-/// client straight to the app for reference. The app is nginx with one worker. For each path: wrk throughput at two
-/// connection counts, latency at a constant 1,000 requests/s from an open-loop generator (the added p99 is the pair's
-/// minus the direct one), and each proxy's resident memory after the load and a few seconds idle. Then the Mesh pair
-/// once more with tracing on at 100 % sampling, exporting to a sink in a process of its own (the web sidecar as Zipkin JSON,
-/// the api sidecar as OTLP/HTTP), measured the same way: what tracing adds to the p99 at 1,000 requests/s, and a
-/// count of the spans that arrived for that run.
+/// client straight to the app for reference. The app is nginx with one worker. For each path: latency at a constant
+/// 1,000 requests/s from an open-loop generator (the added p99 is the pair's minus the direct one), wrk throughput at
+/// two connection counts, and each proxy's resident memory after the load and a few seconds idle. Beside the Mesh pair
+/// runs a second one with tracing on at 100 % sampling, exporting to a sink in a process of its own (the web sidecar as
+/// Zipkin JSON, the api sidecar as OTLP/HTTP); the two pairs' latency runs alternate in rounds, and what tracing adds
+/// to the p99 at 1,000 requests/s compares their pooled samples. The spans that arrived for those rounds are counted.
 /// </summary>
 internal sealed class SidecarScenario : IScenario
 {
@@ -29,6 +29,10 @@ internal sealed class SidecarScenario : IScenario
     private const string Path = "/";
     private static readonly int[] ConnectionCounts = [32, 128];
     private static readonly TimeSpan Idle = TimeSpan.FromSeconds(5);
+    /// <summary>How long the paths sit idle between the warm-up burst and the latency runs.</summary>
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(5);
+    /// <summary>About how long one latency round of the alternating pairs lasts.</summary>
+    private static readonly TimeSpan RoundLength = TimeSpan.FromSeconds(5);
 
     public string Name => "sidecar";
 
@@ -36,8 +40,11 @@ internal sealed class SidecarScenario : IScenario
     private sealed record PathFigures(string Name, double[] RequestsPerSecond, double[] WrkP99Ms, LatencyResult Latency,
         (string Label, long RssBytes, int Threads)[] Processes)
     {
-        /// <summary>For the traced pair: spans that arrived for the 1,000 req/s run, and how many requests it sent.</summary>
+        /// <summary>For the traced pair: spans that arrived for the 1,000 req/s runs, and how many requests they sent.</summary>
         public (long Received, long Requests)? Spans { get; init; }
+
+        /// <summary>For the alternating pairs: each round's p99 at 1,000 req/s, in the order run.</summary>
+        public double[]? Rounds { get; init; }
     }
 
     public async Task<ScenarioResult> RunAsync(BenchContext context, CancellationToken cancellation)
@@ -82,42 +89,80 @@ internal sealed class SidecarScenario : IScenario
                 }
             }
 
+            // The untraced and the traced pair run side by side, and their latency runs alternate (untraced, traced,
+            // traced, untraced, ...): a p99 at 1,000 req/s moves by more than the 10 % being measured when the
+            // machine's conditions drift between two runs minutes apart, and alternating spreads any drift over both.
             PathFigures? meshFigures = null;
+            PathFigures? tracedFigures = null;
             try
             {
-                await using var pair = await MeshPair.StartAsync(context.Agent, context.Api, System.IO.Path.Combine(directory, "mesh"), app.Port, "warn", null, cancellation);
-                log.WriteLine($"sidecar: mesh pair, web sidecar pid {pair.Outbound.Pid} (upstream api on 127.0.0.1:{pair.EntryPort}), api sidecar pid {pair.Inbound.Pid}");
-                await CheckPathAsync(pair, cancellation);
-                meshFigures = await MeasureAsync(context, wrk, pair.Name, pair.EntryPort, [pair.Outbound, pair.Inbound], cancellation);
+                await using var mesh = await MeshPair.StartAsync(context.Agent, context.Api, System.IO.Path.Combine(directory, "mesh"), app.Port, "warn", null, cancellation);
+                log.WriteLine($"sidecar: mesh pair, web sidecar pid {mesh.Outbound.Pid} (upstream api on 127.0.0.1:{mesh.EntryPort}), api sidecar pid {mesh.Inbound.Pid}");
+                await CheckPathAsync(mesh, cancellation);
+                SpanSink? sink = null;
+                MeshPair? traced = null;
+                try
+                {
+                    try
+                    {
+                        sink = await SpanSink.StartAsync(cancellation);
+                        traced = await MeshPair.StartAsync(context.Agent, context.Api, System.IO.Path.Combine(directory, "traced"), app.Port, "warn",
+                            sink.BaseAddress, cancellation);
+                        log.WriteLine($"sidecar: traced mesh pair, web sidecar pid {traced.Outbound.Pid} (Zipkin), api sidecar pid {traced.Inbound.Pid} (OTLP/HTTP), " +
+                            $"spans to {sink.BaseAddress}");
+                        await CheckPathAsync(traced, cancellation);
+                    }
+                    catch (BenchmarkSetupException e)
+                    {
+                        errors.Add($"the traced Mesh sidecar pair could not be measured: {e.Message}");
+                        if (traced is not null) await traced.DisposeAsync();
+                        traced = null;
+                    }
+
+                    if (traced is null || sink is null)
+                    {
+                        meshFigures = await MeasureAsync(context, wrk, mesh.Name, mesh.EntryPort, [mesh.Outbound, mesh.Inbound], cancellation);
+                    }
+                    else
+                    {
+                        await WarmAsync(context, wrk, [mesh, traced], cancellation);
+                        await sink.CountFromAsync(DateTime.UtcNow, cancellation);
+                        var (meshRuns, tracedRuns) = await AlternatingLatencyAsync(context, mesh, traced, cancellation);
+                        var requests = tracedRuns.Sum(r => r.Sent);
+                        var received = await sink.WaitForAsync(requests * SpansPerRequest, quiet: TimeSpan.FromSeconds(7), timeout: TimeSpan.FromSeconds(30), cancellation);
+                        var counts = await sink.CountsAsync(cancellation);
+                        log.WriteLine($"sidecar: {traced.Name,-7} spans at the sink (pid {sink.Process.Pid}) for the {Rate:#,0} req/s runs: {received:#,0} of " +
+                            $"{requests * SpansPerRequest:#,0} ({SpansPerRequest} per request); {counts.Received:#,0} in all, {counts.Rejected:#,0} requests refused");
+                        if (received == 0)
+                            errors.Add($"the traced pair exported no span to the sink ({counts.Received:#,0} spans in all, {counts.Rejected:#,0} requests refused); " +
+                                       $"{traced.Outbound.Describe()}; {traced.Inbound.Describe()}");
+                        var meshThroughput = await ThroughputAsync(context, wrk, mesh.Name, mesh.EntryPort, cancellation);
+                        var tracedThroughput = await ThroughputAsync(context, wrk, traced.Name, traced.EntryPort, cancellation);
+                        var rss = await IdleRssAsync([mesh.Outbound, mesh.Inbound, traced.Outbound, traced.Inbound], cancellation);
+                        meshFigures = new PathFigures(mesh.Name, meshThroughput.Rps, meshThroughput.P99, LatencyResult.Pool(meshRuns.Select(r => r.Latency).ToArray()), rss[..2])
+                        {
+                            Rounds = meshRuns.Select(r => r.Latency.P99Ms).ToArray(),
+                        };
+                        tracedFigures = new PathFigures(traced.Name, tracedThroughput.Rps, tracedThroughput.P99, LatencyResult.Pool(tracedRuns.Select(r => r.Latency).ToArray()), rss[2..])
+                        {
+                            Spans = (received, requests),
+                            Rounds = tracedRuns.Select(r => r.Latency.P99Ms).ToArray(),
+                        };
+                    }
+                }
+                finally
+                {
+                    if (traced is not null) await traced.DisposeAsync();
+                    if (sink is not null) await sink.DisposeAsync();
+                }
             }
             catch (BenchmarkSetupException e)
             {
                 errors.Add($"the Mesh sidecar pair could not be measured: {e.Message}");
             }
 
-            // Right after the untraced pair, under the same conditions: the same pair with every request traced.
-            PathFigures? tracedFigures = null;
-            try
-            {
-                await using var sink = await SpanSink.StartAsync(cancellation);
-                await using var pair = await MeshPair.StartAsync(context.Agent, context.Api, System.IO.Path.Combine(directory, "traced"), app.Port, "warn",
-                    sink.BaseAddress, cancellation);
-                log.WriteLine($"sidecar: traced mesh pair, web sidecar pid {pair.Outbound.Pid} (Zipkin), api sidecar pid {pair.Inbound.Pid} (OTLP/HTTP), " +
-                    $"spans to {sink.BaseAddress}");
-                await CheckPathAsync(pair, cancellation);
-                tracedFigures = await MeasureAsync(context, wrk, pair.Name, pair.EntryPort, [pair.Outbound, pair.Inbound], cancellation, sink);
-                var counts = await sink.CountsAsync(cancellation);
-                if (tracedFigures.Spans is { Received: 0 })
-                    errors.Add($"the traced pair exported no span to the sink ({counts.Received:#,0} spans in all, {counts.Rejected:#,0} requests refused); " +
-                               $"{pair.Outbound.Describe()}; {pair.Inbound.Describe()}");
-            }
-            catch (BenchmarkSetupException e)
-            {
-                errors.Add($"the traced Mesh sidecar pair could not be measured: {e.Message}");
-            }
-
             return new ScenarioResult(Name, Figures(direct, haproxyFigures, meshFigures, tracedFigures),
-                [.. notes, .. TracingNotes(tracedFigures), .. ProcessNotes(haproxyFigures), .. ProcessNotes(meshFigures), .. ProcessNotes(tracedFigures),
+                [.. notes, .. TracingNotes(meshFigures, tracedFigures), .. ProcessNotes(haproxyFigures), .. ProcessNotes(meshFigures), .. ProcessNotes(tracedFigures),
                 .. LatencyNotes(direct), .. LatencyNotes(haproxyFigures), .. LatencyNotes(meshFigures), .. LatencyNotes(tracedFigures)],
                 errors.Count == 0 ? null : string.Join(Environment.NewLine, errors));
         }
@@ -153,12 +198,41 @@ internal sealed class SidecarScenario : IScenario
     }
 
     /// <summary>
-    /// Throughput with wrk, then latency at the constant rate, then idle RSS. With a <paramref name="sink"/>, also the
-    /// spans that arrived for the constant-rate run: those that started after it began, awaited until all its requests'
-    /// spans are in or none has come for longer than the exporters' batch delay.
+    /// A warm-up, latency at the constant rate, then throughput with wrk, then idle RSS: one path measured on its own.
+    /// Latency comes before the throughput runs so that it sees the path in a steady state, not recovering from a
+    /// saturation run (a heap grown under wrk, queues full).
     /// </summary>
     private static async Task<PathFigures> MeasureAsync(BenchContext context, string wrk, string name, int port, ChildProcess[] proxies,
-        CancellationToken cancellation, SpanSink? sink = null)
+        CancellationToken cancellation)
+    {
+        await WarmAsync(context, wrk, [(name, port)], cancellation);
+        var latency = await LatencyAsync(context, name, port, LatencyWarmup(context.Options), LatencyDuration(context.Options), cancellation);
+        var (rps, p99) = await ThroughputAsync(context, wrk, name, port, cancellation);
+        return new PathFigures(name, rps, p99, latency, await IdleRssAsync(proxies, cancellation));
+    }
+
+    /// <summary>
+    /// Before the latency runs: each path under wrk for the warm-up time, so the proxies' code is compiled at its
+    /// final tier as a serving proxy's would be, then <see cref="Settle"/> idle so that what the burst left behind
+    /// (a grown heap, spans still being exported) is done with before anything is measured.
+    /// </summary>
+    private static async Task WarmAsync(BenchContext context, string wrk, IReadOnlyList<(string Name, int Port)> paths, CancellationToken cancellation)
+    {
+        if (context.Options.Warmup <= TimeSpan.Zero) return;
+        foreach (var (name, port) in paths)
+        {
+            var url = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}{Path}");
+            await WrkRunner.RunAsync(wrk, url, 1, ConnectionCounts[0], context.Options.Warmup, null, cancellation);
+            context.Log.WriteLine($"sidecar: {name,-7} warmed with wrk -c {ConnectionCounts[0]} for {Seconds(context.Options.Warmup)} s");
+        }
+        await Task.Delay(Settle, cancellation);
+    }
+
+    private static Task WarmAsync(BenchContext context, string wrk, IProxyPair[] pairs, CancellationToken cancellation) =>
+        WarmAsync(context, wrk, pairs.Select(p => (p.Name, p.EntryPort)).ToArray(), cancellation);
+
+    /// <summary>wrk at each connection count after a discarded warm-up run: 2xx requests per second and wrk's p99.</summary>
+    private static async Task<(double[] Rps, double[] P99)> ThroughputAsync(BenchContext context, string wrk, string name, int port, CancellationToken cancellation)
     {
         var options = context.Options;
         var url = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}{Path}");
@@ -177,33 +251,55 @@ internal sealed class SidecarScenario : IScenario
             context.Log.WriteLine($"sidecar: {name,-7} wrk -c {connections,3}: {rps[i],9:#,0} req/s, p50 {run.P50Ms:0.00} ms, p99 {run.P99Ms:0.00} ms" +
                 (run.Non2xx + run.SocketErrors > 0 ? $", {run.Non2xx:#,0} non-2xx, {run.SocketErrors:#,0} socket errors" : ""));
         }
+        return (rps, p99);
+    }
 
-        if (sink is not null) await sink.CountFromAsync(DateTime.UtcNow, cancellation);
-        var latency = await OpenLoopGenerator.RunAsync(new IPEndPoint(IPAddress.Loopback, port), Path, Rate, OpenLoopConnections,
-            LatencyWarmup(options), LatencyDuration(options), cancellation);
-        context.Log.WriteLine($"sidecar: {name,-7} {Rate:#,0} req/s: p50 {latency.P50Ms:0.000} ms, p99 {latency.P99Ms:0.000} ms, " +
+    /// <summary>One open-loop run at the constant rate: <paramref name="warmup"/> discarded, then <paramref name="duration"/> measured.</summary>
+    private static async Task<LatencyResult> LatencyAsync(BenchContext context, string name, int port, TimeSpan warmup, TimeSpan duration, CancellationToken cancellation)
+    {
+        var latency = await OpenLoopGenerator.RunAsync(new IPEndPoint(IPAddress.Loopback, port), Path, Rate, OpenLoopConnections, warmup, duration, cancellation);
+        context.Log.WriteLine($"sidecar: {name,-7} {Rate:#,0} req/s for {Seconds(duration)} s: p50 {latency.P50Ms:0.000} ms, p99 {latency.P99Ms:0.000} ms, " +
             $"p99.9 {latency.P999Ms:0.000} ms, max {latency.MaxMs:0.0} ms, {latency.Failed:#,0} failed of {latency.Scheduled:#,0}");
-        (long, long)? spans = null;
-        if (sink is not null)
-        {
-            // Warm-up and measured requests alike: every request of the run makes its spans.
-            var requests = (long)((LatencyWarmup(options) + LatencyDuration(options)).TotalSeconds * Rate);
-            var received = await sink.WaitForAsync(requests * SpansPerRequest, quiet: TimeSpan.FromSeconds(7), timeout: TimeSpan.FromSeconds(30), cancellation);
-            spans = (received, requests);
-            var counts = await sink.CountsAsync(cancellation);
-            context.Log.WriteLine($"sidecar: {name,-7} spans at the sink (pid {sink.Process.Pid}) for the {Rate:#,0} req/s run: {received:#,0} of {requests * SpansPerRequest:#,0} " +
-                $"({SpansPerRequest} per request); {counts.Received:#,0} in all, {counts.Rejected:#,0} requests refused");
-        }
+        return latency;
+    }
 
-        var processes = Array.Empty<(string, long, int)>();
-        if (proxies.Length > 0)
+    /// <summary>
+    /// The two pairs' latency runs in alternating order (a b b a a b b a ...), each pair getting one and a half times
+    /// the latency duration split into rounds of about <see cref="RoundLength"/>; the first round of each pair is preceded by the
+    /// full warm-up, later ones by a second. Returns each round's result and how many requests it sent in all.
+    /// </summary>
+    private static async Task<(List<(LatencyResult Latency, long Sent)> A, List<(LatencyResult Latency, long Sent)> B)> AlternatingLatencyAsync(
+        BenchContext context, IProxyPair a, IProxyPair b, CancellationToken cancellation)
+    {
+        // Three times a lone path's latency run: the difference sought is a tenth of a p99 that moves by more than
+        // that from one 5 s round to the next, so it takes more rounds to see through the machine's noise.
+        var total = LatencyDuration(context.Options) * 1.5;
+        var rounds = Math.Max(2, (int)Math.Round(total / RoundLength));
+        var round = total / rounds;
+        var runsA = new List<(LatencyResult, long)>();
+        var runsB = new List<(LatencyResult, long)>();
+        for (var i = 0; i < rounds; i++)
         {
-            // Resident memory once the load is over and the proxies have sat idle: what a sidecar costs a host at rest,
-            // after its pools, caches and JIT have seen traffic.
-            await Task.Delay(Idle, cancellation);
-            processes = proxies.Select(p => (p.Label, p.RssBytes(), ProcFs.Threads(p.Pid))).ToArray();
+            var order = i % 2 == 0 ? new[] { (a, runsA), (b, runsB) } : [(b, runsB), (a, runsA)];
+            foreach (var (pair, runs) in order)
+            {
+                var warmup = runs.Count == 0 ? LatencyWarmup(context.Options) : TimeSpan.FromSeconds(1);
+                var latency = await LatencyAsync(context, pair.Name, pair.EntryPort, warmup, round, cancellation);
+                runs.Add((latency, (long)((warmup + round).TotalSeconds * Rate)));
+            }
         }
-        return new PathFigures(name, rps, p99, latency, processes) { Spans = spans };
+        return (runsA, runsB);
+    }
+
+    /// <summary>
+    /// Resident memory once the load is over and the proxies have sat idle: what a sidecar costs a host at rest,
+    /// after its pools, caches and JIT have seen traffic.
+    /// </summary>
+    private static async Task<(string, long, int)[]> IdleRssAsync(ChildProcess[] proxies, CancellationToken cancellation)
+    {
+        if (proxies.Length == 0) return [];
+        await Task.Delay(Idle, cancellation);
+        return proxies.Select(p => (p.Label, p.RssBytes(), ProcFs.Threads(p.Pid))).ToArray();
     }
 
     private static List<Figure> Figures(PathFigures direct, PathFigures? haproxy, PathFigures? mesh, PathFigures? traced)
@@ -250,11 +346,20 @@ internal sealed class SidecarScenario : IScenario
             path is null || path.Processes.Length <= index ? double.NaN : path.Processes[index].RssBytes / (1024.0 * 1024.0);
     }
 
-    private static IEnumerable<string> TracingNotes(PathFigures? traced)
+    private static IEnumerable<string> TracingNotes(PathFigures? mesh, PathFigures? traced)
     {
         if (traced is null) yield break;
+        if (mesh?.Rounds is { } meshRounds && traced.Rounds is { } tracedRounds)
+        {
+            yield return $"untraced and traced pair run side by side, their {Rate:#,0} req/s rounds alternating (untraced, traced, traced, untraced, ...); " +
+                         "the p99s above pool every round's requests. p99 per round, untraced / traced: " +
+                         string.Join(", ", meshRounds.Zip(tracedRounds, (m, t) => $"{m:0.00}/{t:0.00} ms")) +
+                         $"; median of the rounds' p99s {Median(meshRounds):0.00}/{Median(tracedRounds):0.00} ms " +
+                         $"({(Median(tracedRounds) - Median(meshRounds)) / Median(meshRounds) * 100:+0;-0} %)";
+        }
         yield return "traced pair: both sidecars with -tracing-sample-ratio 1 (every request recorded), the web sidecar exporting Zipkin v2 JSON " +
-                     "and the api sidecar OTLP/HTTP protobuf to a sink in a process of its own, with the default batching (512 spans or 5 s)";
+                     "and the api sidecar OTLP/HTTP protobuf to a sink in a process of its own (at nice 19, standing in for a collector on other cores), " +
+                     "batching as the sidecars default to (64 spans or 100 ms) unless OTEL_BSP_* variables say otherwise";
         if (traced.Spans is { } spans)
         {
             yield return $"traced pair: {spans.Received:#,0} spans arrived for the {Rate:#,0} req/s run's {spans.Requests:#,0} requests " +
@@ -275,6 +380,12 @@ internal sealed class SidecarScenario : IScenario
         var l = path.Latency;
         yield return $"{path.Name} at {Rate:#,0} req/s: {l.Scheduled:#,0} requests, {l.Failed:#,0} failed, max {l.MaxMs:0.00} ms, " +
                      $"worst send delay behind schedule {l.MaxSendDelayMs:0.00} ms" + (l.FirstError is null ? "" : $"; first error: {l.FirstError}");
+    }
+
+    private static double Median(double[] values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     private static string Seconds(TimeSpan time) => time.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture);

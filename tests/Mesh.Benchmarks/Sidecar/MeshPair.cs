@@ -16,10 +16,14 @@ namespace Mesh.Benchmarks.Sidecar;
 internal sealed class MeshPair : IProxyPair
 {
     private readonly AgentApi _api;
+    private readonly string _apiService;
+    private readonly string _webService;
 
-    private MeshPair(AgentApi api, string name, int entryPort, ChildProcess outbound, ChildProcess inbound)
+    private MeshPair(AgentApi api, string apiService, string webService, string name, int entryPort, ChildProcess outbound, ChildProcess inbound)
     {
         _api = api;
+        _apiService = apiService;
+        _webService = webService;
         Name = name;
         EntryPort = entryPort;
         Outbound = outbound;
@@ -34,7 +38,10 @@ internal sealed class MeshPair : IProxyPair
 
     public ChildProcess Inbound { get; }
 
-    /// <summary>Registers the pair's services and starts both sidecars; returns once a request passes through both.</summary>
+    /// <summary>
+    /// Registers the pair's services and starts both sidecars; returns once a request passes through both. The traced
+    /// pair's services are <c>traced-api</c> and <c>traced-web</c>, so it can run beside the untraced one on one agent.
+    /// </summary>
     /// <param name="agent">The benchmark's agent.</param>
     /// <param name="api">Its HTTP API.</param>
     /// <param name="directory">The sidecars' working directory.</param>
@@ -47,6 +54,9 @@ internal sealed class MeshPair : IProxyPair
         Uri? spanSink, CancellationToken cancellation)
     {
         Directory.CreateDirectory(directory);
+        var prefix = spanSink is null ? "" : "traced-";
+        var apiService = prefix + "api";
+        var webService = prefix + "web";
         var meshDll = Path.Combine(AppContext.BaseDirectory, "mesh.dll");
         if (!File.Exists(meshDll)) throw new BenchmarkSetupException($"{meshDll} not found; build with `dotnet build -c Release tests/Mesh.Benchmarks`.");
 
@@ -55,22 +65,25 @@ internal sealed class MeshPair : IProxyPair
         var upstreamPort = ChildProcess.FreePort();
         var webPort = ChildProcess.FreePort(); // web itself never runs: only its sidecar's upstream listener is used
 
-        await api.PutJsonAsync("/v1/config", """{"Kind":"service-defaults","Name":"api","Protocol":"http"}""", cancellation);
-        await api.PutJsonAsync("/v1/config", """{"Kind":"service-intentions","Name":"api","Sources":[{"Name":"web","Action":"allow"}]}""", cancellation);
+        await api.PutJsonAsync("/v1/config", JsonSerializer.Serialize(new { Kind = "service-defaults", Name = apiService, Protocol = "http" }), cancellation);
+        await api.PutJsonAsync("/v1/config", JsonSerializer.Serialize(new
+        {
+            Kind = "service-intentions", Name = apiService, Sources = new[] { new { Name = webService, Action = "allow" } },
+        }), cancellation);
         await api.PutJsonAsync("/v1/agent/service/register", JsonSerializer.Serialize(new
         {
-            Name = "api", ID = "api", Port = appPort,
+            Name = apiService, ID = apiService, Port = appPort,
             Connect = new { SidecarService = new { Port = apiSidecarPort } },
         }), cancellation);
         await api.PutJsonAsync("/v1/agent/service/register", JsonSerializer.Serialize(new
         {
-            Name = "web", ID = "web", Port = webPort,
+            Name = webService, ID = webService, Port = webPort,
             Connect = new
             {
                 SidecarService = new
                 {
                     Port = webSidecarPort,
-                    Proxy = new { Upstreams = new[] { new { DestinationName = "api", LocalBindAddress = "127.0.0.1", LocalBindPort = upstreamPort } } },
+                    Proxy = new { Upstreams = new[] { new { DestinationName = apiService, LocalBindAddress = "127.0.0.1", LocalBindPort = upstreamPort } } },
                 },
             },
         }), cancellation);
@@ -83,16 +96,16 @@ internal sealed class MeshPair : IProxyPair
                 ["-tracing-exporter", "otlp", "-tracing-otlp-endpoint", spanSink.ToString(), "-tracing-otlp-protocol", "http/protobuf", "-tracing-sample-ratio", "1"];
             string[] outboundTracing = spanSink is null ? [] :
                 ["-tracing-exporter", "zipkin", "-tracing-zipkin-endpoint", spanSink.ToString(), "-tracing-sample-ratio", "1"];
-            inbound = StartSidecar(meshDll, "api", httpAddr, logLevel, directory, inboundTracing);
-            outbound = StartSidecar(meshDll, "web", httpAddr, logLevel, directory, outboundTracing);
+            inbound = StartSidecar(meshDll, apiService, httpAddr, logLevel, directory, inboundTracing);
+            outbound = StartSidecar(meshDll, webService, httpAddr, logLevel, directory, outboundTracing);
             await WaitUntilServingAsync(upstreamPort, [inbound, outbound], TimeSpan.FromSeconds(120), cancellation);
-            return new MeshPair(api, spanSink is null ? "mesh" : "traced", upstreamPort, outbound, inbound);
+            return new MeshPair(api, apiService, webService, spanSink is null ? "mesh" : "traced", upstreamPort, outbound, inbound);
         }
         catch
         {
             if (outbound is not null) await outbound.DisposeAsync();
             if (inbound is not null) await inbound.DisposeAsync();
-            await DeregisterAsync(api);
+            await DeregisterAsync(api, apiService, webService);
             throw;
         }
     }
@@ -102,7 +115,7 @@ internal sealed class MeshPair : IProxyPair
     {
         await Outbound.DisposeAsync();
         await Inbound.DisposeAsync();
-        await DeregisterAsync(_api);
+        await DeregisterAsync(_api, _apiService, _webService);
     }
 
     private static ChildProcess StartSidecar(string meshDll, string service, string httpAddr, string logLevel, string directory, string[] tracing) =>
@@ -147,10 +160,10 @@ internal sealed class MeshPair : IProxyPair
         }
     }
 
-    private static async Task DeregisterAsync(AgentApi api)
+    private static async Task DeregisterAsync(AgentApi api, string apiService, string webService)
     {
         // Best effort, and not cancellable: it runs on the way out, also after Ctrl-C.
-        foreach (var path in new[] { "/v1/agent/service/deregister/web", "/v1/agent/service/deregister/api" })
+        foreach (var path in new[] { $"/v1/agent/service/deregister/{webService}", $"/v1/agent/service/deregister/{apiService}" })
         {
             try { await api.PutJsonAsync(path, "", CancellationToken.None); }
             catch (Exception e) when (e is BenchmarkSetupException or HttpRequestException or TaskCanceledException) { }

@@ -9,7 +9,28 @@ namespace Mesh.Benchmarks.Sidecar;
 /// <param name="Scheduled">Requests scheduled in the measured window.</param>
 /// <param name="Failed">Requests that got an error or a non-200 answer; they count as infinitely slow.</param>
 /// <param name="MaxSendDelayMs">The worst delay between a request's scheduled time and its actual send.</param>
-internal sealed record LatencyResult(long Scheduled, long Failed, double P50Ms, double P99Ms, double P999Ms, double MaxMs, double MaxSendDelayMs, string? FirstError);
+internal sealed record LatencyResult(long Scheduled, long Failed, double P50Ms, double P99Ms, double P999Ms, double MaxMs, double MaxSendDelayMs, string? FirstError)
+{
+    /// <summary>Every measured latency, in milliseconds, ascending; failures are +∞.</summary>
+    public double[] Sorted { get; private init; } = [];
+
+    /// <summary>The figures of <paramref name="sorted"/> (ascending latencies in milliseconds).</summary>
+    public static LatencyResult FromSorted(double[] sorted, long failed, double maxSendDelayMs, string? firstError) =>
+        new(sorted.Length, failed, Percentile(sorted, 0.50), Percentile(sorted, 0.99), Percentile(sorted, 0.999),
+            sorted.Length == 0 ? double.NaN : sorted[^1], maxSendDelayMs, firstError) { Sorted = sorted };
+
+    /// <summary>Several runs of one path as one: their samples pooled, so the percentiles weigh every request alike.</summary>
+    public static LatencyResult Pool(IReadOnlyCollection<LatencyResult> runs)
+    {
+        var all = runs.SelectMany(r => r.Sorted).ToArray();
+        Array.Sort(all);
+        return FromSorted(all, runs.Sum(r => r.Failed), runs.Count == 0 ? 0 : runs.Max(r => r.MaxSendDelayMs),
+            runs.Select(r => r.FirstError).FirstOrDefault(e => e is not null));
+    }
+
+    private static double Percentile(double[] sorted, double quantile) =>
+        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(quantile * sorted.Length) - 1)];
+}
 
 /// <summary>
 /// An open-loop constant-rate load generator: requests are due at exact intervals whatever the answers do, go out
@@ -115,8 +136,7 @@ internal static partial class OpenLoopGenerator
         var measured = latencies.AsSpan((int)warmupCount).ToArray();
         Array.Sort(measured);
         var maxDelay = sendDelays.AsSpan((int)warmupCount).ToArray().DefaultIfEmpty(0).Max();
-        return new LatencyResult(measured.Length, failed, Percentile(measured, 0.50), Percentile(measured, 0.99), Percentile(measured, 0.999),
-            measured.Length == 0 ? double.NaN : measured[^1], maxDelay, firstError);
+        return LatencyResult.FromSorted(measured, failed, maxDelay, firstError);
     }
 
     private static void Schedule(ChannelWriter<(long, long)> writer, int rate, long total, CancellationToken cancellation)
@@ -144,9 +164,6 @@ internal static partial class OpenLoopGenerator
             writer.TryComplete();
         }
     }
-
-    private static double Percentile(double[] sorted, double quantile) =>
-        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(quantile * sorted.Length) - 1)];
 
     private static double Milliseconds(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
 }
