@@ -85,17 +85,11 @@ public class ExportThreadPriorityTests
     {
         if (!OperatingSystem.IsLinux()) return;
         await using var receiver = await ZipkinReceiver.StartAsync();
-        using var source = new ActivitySource("TracingTests.Priority." + Guid.NewGuid().ToString("N"));
-        using var listener = ListenTo(source);
         using var exporter = new ZipkinExporter(new ZipkinExporterOptions { Endpoint = receiver.SpansEndpoint, ServiceName = "counting" });
-        var span = FinishedSpan(source);
 
-        ExportResult result = default;
-        var (_, after) = OnThread(ExportThreadName, () => result = exporter.Export(new Batch<Activity>([span], 1)));
+        var spanId = ExportOneOnExportThread(exporter);
 
-        Assert.Equal(ExportResult.Success, result);
-        Assert.Equal(ExportThreadPriority.Nice, after);
-        await receiver.Spans.WaitAsync(s => s.Any(x => x.Id == span.SpanId.ToHexString()));
+        await receiver.Spans.WaitAsync(s => s.Any(x => x.Id == spanId));
     }
 
     [Fact]
@@ -103,21 +97,15 @@ public class ExportThreadPriorityTests
     {
         if (!OperatingSystem.IsLinux()) return;
         await using var receiver = await OtlpReceiver.StartAsync();
-        using var source = new ActivitySource("TracingTests.Priority." + Guid.NewGuid().ToString("N"));
-        using var listener = ListenTo(source);
         using var exporter = new OtlpExporter(new OtlpExporterOptions
         {
             Protocol = OtlpExportProtocol.HttpProtobuf,
             Endpoint = new Uri(receiver.HttpBaseAddress, "/v1/traces"),
         });
-        var span = FinishedSpan(source);
 
-        ExportResult result = default;
-        var (_, after) = OnThread(ExportThreadName, () => result = exporter.Export(new Batch<Activity>([span], 1)));
+        var spanId = ExportOneOnExportThread(exporter);
 
-        Assert.Equal(ExportResult.Success, result);
-        Assert.Equal(ExportThreadPriority.Nice, after);
-        await receiver.Spans.WaitAsync(s => s.Any(x => x.Span.SpanId == span.SpanId.ToHexString()));
+        await receiver.Spans.WaitAsync(s => s.Any(x => x.Span.SpanId == spanId));
     }
 
     [Fact]
@@ -138,6 +126,25 @@ public class ExportThreadPriorityTests
         var (name, pooled) = Assert.Single(exporter.Threads.Distinct());
         Assert.StartsWith("OpenTelemetry-", name);
         Assert.False(pooled);
+    }
+
+    /// <summary>
+    /// Exports one finished span through <paramref name="exporter"/> on a thread named as OpenTelemetry names its
+    /// export threads; asserts the export succeeded and left that thread at <see cref="ExportThreadPriority.Nice"/>.
+    /// Returns the span's id.
+    /// </summary>
+    private static string ExportOneOnExportThread(BaseExporter<Activity> exporter)
+    {
+        using var source = new ActivitySource("TracingTests.Priority." + Guid.NewGuid().ToString("N"));
+        using var listener = ListenTo(source);
+        var span = FinishedSpan(source);
+
+        ExportResult result = default;
+        var (_, after) = OnThread(ExportThreadName, () => result = exporter.Export(new Batch<Activity>([span], 1)));
+
+        Assert.Equal(ExportResult.Success, result);
+        Assert.Equal(ExportThreadPriority.Nice, after);
+        return span.SpanId.ToHexString();
     }
 
     private static ActivityListener ListenTo(ActivitySource source)
