@@ -15,14 +15,7 @@ http_port="$(port_of "$MESH_HTTP_ADDR")"
 grpc_port="$(port_of "$MESH_GRPC_ADDR")"
 timeout="${START_TIMEOUT:-120}"
 
-if state_running; then
-  fail "the canary demo is already running (state in $(rel "$STATE")); stop it first with $(rel "$here/stop.sh")"
-fi
-rm -f "$STATE"/pids/*.pid "$STATE"/config/*.json
-trap stop_on_failure EXIT
-
-echo "==> Building mesh and mesh-demo if needed"
-demo_build
+demo_begin "the canary demo" "$here/stop.sh"
 
 echo "==> Service definitions in $(rel "$STATE/config")"
 jq --argjson port "$WEB_PORT" --argjson sidecar "$WEB_SIDECAR_PORT" --argjson upstream "$API_UPSTREAM_PORT" '

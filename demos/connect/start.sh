@@ -28,15 +28,7 @@ COUNTING_ADMIN_BIND="${COUNTING_ADMIN_BIND:-127.0.0.1:19001}"
 DASHBOARD_ADMIN_BIND="${DASHBOARD_ADMIN_BIND:-127.0.0.1:19002}"
 timeout="${START_TIMEOUT:-120}"
 
-if state_running; then
-  fail "the demo is already running (state in $(rel "$STATE")); stop it first with $(rel "$here/stop.sh")"
-fi
-# Leftovers of an earlier run that died without stop.sh.
-rm -f "$STATE"/pids/*.pid "$STATE"/config/*.json
-trap stop_on_failure EXIT
-
-echo "==> Building mesh and mesh-demo if needed"
-demo_build
+demo_begin "the demo" "$here/stop.sh"
 
 echo "==> Service definitions in $(rel "$STATE/config")"
 # The definitions as written in demos/counting and demos/dashboard, with the ports of this run.

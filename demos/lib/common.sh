@@ -192,6 +192,19 @@ stop_on_failure() {
 
 # stop_all [TIMEOUT]: SIGTERM to every recorded process (latest first), SIGKILL to those still running after TIMEOUT
 # seconds (default $STOP_TIMEOUT or 15); removes the pid files. Safe to run again: nothing recorded, nothing done.
+# demo_begin NAME STOP_SCRIPT: the start of every start.sh. Refuses to run a demo twice, clears what a run that died
+# without its stop script left behind, arranges for a failed start to stop what it started, and builds the binaries.
+demo_begin() {
+  if state_running; then
+    fail "$1 is already running (state in $(rel "$STATE")); stop it first with $(rel "$2")"
+  fi
+  rm -f "$STATE"/pids/*.pid "$STATE"/config/*.json
+  trap stop_on_failure EXIT
+
+  echo "==> Building mesh and mesh-demo if needed"
+  demo_build
+}
+
 stop_all() {
   local timeout="${1:-${STOP_TIMEOUT:-15}}"
   local files=() file pid start name
